@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "weft",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "weft", targets: ["weft"]),
+        .executable(name: "weft-protoc", targets: ["weft-protoc"]),
+        .library(name: "WeftProtobuf", targets: ["WeftProtobuf"]),
+        .library(name: "WeftRPC", targets: ["WeftRPC"]),
+        .library(name: "Gen", targets: ["Gen"]),
+        .plugin(name: "codegen", targets: ["codegen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+
+        // The protobuf toolchain: parser and descriptors, the Swift emitter, the protoc-style CLI, the plugin.
+        .target(name: "ProtoCompiler"),
+        .target(name: "ProtoSwiftEmitter", dependencies: ["ProtoCompiler"]),
+        .executableTarget(
+            name: "weft-protoc",
+            dependencies: [
+                "ProtoCompiler", "ProtoSwiftEmitter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .plugin(name: "codegen", capability: .buildTool(), dependencies: ["weft-protoc"]),
+
+        // Runtimes: the protobuf wire format and JSON; the transport-independent RPC core.
+        .target(name: "WeftProtobuf"),
+        .target(name: "WeftRPC", dependencies: [.product(name: "Logging", package: "swift-log")]),
+
+        // Everything generated from proto/.
+        .target(name: "Gen", dependencies: ["WeftProtobuf", "WeftRPC"], plugins: ["codegen"]),
+
+        .executableTarget(
+            name: "weft",
+            dependencies: [
+                "Gen", "WeftProtobuf", "WeftRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Tests.
+        .testTarget(name: "ProtoCompilerTests", dependencies: ["ProtoCompiler", "ProtoSwiftEmitter"]),
+        .testTarget(name: "WeftProtobufTests", dependencies: ["WeftProtobuf"]),
+        .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen"]),
+        // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.
+        .target(name: "TestProtos", dependencies: ["WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),
+        .target(name: "CProtobufCInterop", dependencies: ["CProtobufC"], path: "Tests/CProtobufCInterop"),
+        .testTarget(
+            name: "GenTests",
+            dependencies: [
+                "Gen", "TestProtos", "CProtobufCInterop", "WeftProtobuf",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+    ]
+)
