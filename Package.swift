@@ -37,7 +37,7 @@ let package = Package(
 
         // Runtimes: the protobuf wire format and JSON; the transport-independent RPC core.
         .target(name: "WeftProtobuf"),
-        .target(name: "WeftRPC", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "WeftRPC", dependencies: ["WeftProtobuf", .product(name: "Logging", package: "swift-log")]),
 
         // Everything generated from proto/.
         .target(name: "Gen", dependencies: ["WeftProtobuf", "WeftRPC"], plugins: ["codegen"]),
