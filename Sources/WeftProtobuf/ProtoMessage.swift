@@ -83,6 +83,20 @@ extension ProtoMessage {
         return w.string
     }
 
+    /// Decodes a message from a parsed JSON value (used by generated code for nested messages).
+    @inlinable
+    public init(json value: JSONValue, context: inout JSONDecodingContext) throws(ProtoJSONError) {
+        self.init()
+        try _decodeJSON(from: value, context: &context)
+    }
+
+    /// The canonical proto3 JSON encoding, resolving `google.protobuf.Any` contents with `registry`.
+    public func jsonString(registry: ProtoTypeRegistry) throws(ProtoJSONError) -> String {
+        var w = JSONWriter(registry: registry)
+        try _encodeJSON(to: &w)
+        return w.string
+    }
+
     /// Decodes a message from proto3 JSON.
     ///
     /// - Parameters:

@@ -186,6 +186,22 @@ public struct ProtoReader: ~Copyable {
         return m
     }
 
+    /// Reads a length prefix and limits reading to that many bytes; returns the previous limit for
+    /// ``popLimit(_:)``. Used for packed fields and map entries.
+    @inlinable @inline(__always)
+    public mutating func pushLimit() throws(ProtoDecodingError) -> UnsafeRawPointer {
+        let n = try readLength()
+        let saved = end
+        end = p + n
+        return saved
+    }
+
+    /// Restores the limit saved by ``pushLimit()``.
+    @inlinable @inline(__always)
+    public mutating func popLimit(_ saved: UnsafeRawPointer) {
+        end = saved
+    }
+
     /// Reads a packed run of elements, calling `element` until the region is consumed.
     @inlinable
     public mutating func readPacked(_ element: (inout ProtoReader) throws(ProtoDecodingError) -> Void) throws(ProtoDecodingError) {

@@ -89,6 +89,9 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: text.utf8)
     }
 
+    /// Appends bytes verbatim (already-formed JSON, no separator).
+    public mutating func appendRaw(_ raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
+
     /// Writes `null`.
     public mutating func null() { raw("null") }
     /// Writes a string value.
