@@ -57,7 +57,10 @@ let package = Package(
         .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen"]),
         // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.
         .target(name: "TestProtos", dependencies: ["WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),
-        .target(name: "CProtobufCInterop", dependencies: ["CProtobufC"], path: "Tests/CProtobufCInterop"),
+        .target(
+            name: "CProtobufCInterop", dependencies: ["CProtobufC"], path: "Tests/CProtobufCInterop",
+            exclude: ["regenerate.sh"], cSettings: [.headerSearchPath(".")]
+        ),
         .testTarget(
             name: "GenTests",
             dependencies: [
