@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "WeftProtobufTests", dependencies: ["WeftProtobuf"]),
         .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen"]),
         // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.
-        .target(name: "TestProtos", dependencies: ["WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),
+        .target(name: "TestProtos", dependencies: ["Gen", "WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),
         .target(
             name: "CProtobufCInterop", dependencies: ["CProtobufC"], path: "Tests/CProtobufCInterop",
             exclude: ["regenerate.sh"], cSettings: [.headerSearchPath(".")]

@@ -41,6 +41,8 @@ struct Codegen: BuildToolPlugin {
         var arguments = includes.map { "--proto_path=\($0.path)" }
         arguments.append("--swift_out=\(outDir.path)")
         arguments.append("--swift_opt=Visibility=Public")
+        // Types of proto/ live in Gen; other targets' files may import them.
+        if target.name != "Gen" { arguments.append("--swift_opt=ImportModule=Gen") }
         arguments += protoFiles.map(\.path)
         return [
             .buildCommand(

@@ -290,9 +290,10 @@ struct MessageEmitter {
             for f in fs {
                 let name = "self." + Naming.escaped(f.swiftName)
                 let key = "j.key(\(Naming.stringLiteral(f.jsonName)))"
-                let wrap: (String) -> String = { body in
-                    f.isMessage ? "do { \(body) } catch { throw error.within(\(Naming.stringLiteral(f.jsonName))) }" : body
+                let wrapIf: (Bool, String) -> String = { isMessage, body in
+                    isMessage ? "do { \(body) } catch { throw error.within(\(Naming.stringLiteral(f.jsonName))) }" : body
                 }
+                let wrap: (String) -> String = { wrapIf(f.isMessage, $0) }
                 switch f.storage {
                 case .implicit:
                     w.line("if \(CodecSnippets.isNonDefault(f, name)) { \(key); \(CodecSnippets.writeJSON(f, name)) }")
@@ -305,7 +306,8 @@ struct MessageEmitter {
                 case let .map(k, v):
                     w.block("if !\(name).isEmpty") { w in
                         w.line("\(key); j.beginObject()")
-                        w.line("for (k, v) in \(name).sorted(by: { $0.key < $1.key }) { j.key(\(CodecSnippets.jsonMapKey(k, "k"))); \(wrap(CodecSnippets.writeJSON(v, "v"))) }")
+                        let order = k.type == .bool ? "!$0.key && $1.key" : "$0.key < $1.key"
+                        w.line("for (k, v) in \(name).sorted(by: { \(order) }) { j.key(\(CodecSnippets.jsonMapKey(k, "k"))); \(wrapIf(v.isMessage, CodecSnippets.writeJSON(v, "v"))) }")
                         w.line("j.endObject()")
                     }
                 case .oneof(let idx):

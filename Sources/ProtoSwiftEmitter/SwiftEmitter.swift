@@ -6,6 +6,8 @@ public struct SwiftEmitterOptions: Sendable {
     public enum Visibility: String, Sendable { case `internal` = "Internal", `public` = "Public", `package` = "Package" }
     /// `Visibility=Public|Internal|Package`; default Public.
     public var visibility: Visibility = .public
+    /// `ImportModule=Name` (repeatable): modules to import, e.g. the module holding imported files' types.
+    public var importModules: [String] = []
     /// Creates default options.
     public init() {}
 }
@@ -39,6 +41,7 @@ public enum SwiftEmitter {
         w.line("#endif")
         w.line("import WeftProtobuf")
         if !file.services.isEmpty { w.line("import WeftRPC") }
+        for m in options.importModules { w.line("import \(m)") }
 
         let prefix = Naming.packagePrefix(file.package)
         let scope = file.package.map { "." + $0 } ?? ""

@@ -30,7 +30,7 @@ struct WeftProtoc: ParsableCommand {
     var swiftOut: String?
 
     @Option(name: .customLong("swift_opt"),
-            help: ArgumentHelp("A Swift generator option, e.g. Visibility=Public|Internal|Package.", valueName: "KEY=VALUE"))
+            help: ArgumentHelp("A Swift generator option: Visibility=Public|Internal|Package, ImportModule=NAME.", valueName: "KEY=VALUE"))
     var swiftOpt: [String] = []
 
     @Argument(help: "The .proto files to compile.")
@@ -41,10 +41,17 @@ struct WeftProtoc: ParsableCommand {
         var emitterOptions = SwiftEmitterOptions()
         for opt in swiftOpt {
             let parts = opt.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, parts[0] == "Visibility", let v = SwiftEmitterOptions.Visibility(rawValue: parts[1]) else {
-                fail("--swift_out: Unknown or invalid option \"\(opt)\" (expected Visibility=Public|Internal|Package).")
+            switch (parts.first, parts.count) {
+            case ("Visibility", 2):
+                guard let v = SwiftEmitterOptions.Visibility(rawValue: parts[1]) else {
+                    fail("--swift_opt: Invalid visibility \"\(parts[1])\" (expected Public, Internal or Package).")
+                }
+                emitterOptions.visibility = v
+            case ("ImportModule", 2):
+                emitterOptions.importModules.append(parts[1])
+            default:
+                fail("--swift_opt: Unknown option \"\(opt)\" (expected Visibility=Public|Internal|Package or ImportModule=NAME).")
             }
-            emitterOptions.visibility = v
         }
         let session = ProtoCompilerSession(importPaths: protoPath.isEmpty ? ["."] : protoPath)
         let result: CompilationResult

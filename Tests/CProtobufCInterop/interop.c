@@ -133,7 +133,7 @@ int weft_c_build_sample(uint8_t **out, size_t *out_len) {
     m.r_enum = re; m.n_r_enum = 2;
     static int32_t ru[] = { 9, 10 }; m.r_unpacked_int32 = ru; m.n_r_unpacked_int32 = 2;
     Weft__Testing__Nested *rm[] = { &n2, &n1 }; m.r_message = rm; m.n_r_message = 2;
-    Weft__Testing__AllTypes__MStringStringEntry e1 = WEFT__TESTING__ALL_TYPES__M_STRING_STRING_ENTRY__INIT;
+    Weft__Testing__AllTypes__MStringStringEntry e1 = WEFT__TESTING__ALL_TYPES__MSTRING_STRING_ENTRY__INIT;
     e1.key = "k"; e1.value = "v";
     Weft__Testing__AllTypes__MStringStringEntry *es[] = { &e1 }; m.m_string_string = es; m.n_m_string_string = 1;
     m.choice_case = WEFT__TESTING__ALL_TYPES__CHOICE_C_STRING; m.c_string = "chosen";
