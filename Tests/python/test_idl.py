@@ -154,7 +154,8 @@ exec(compile(source, sys.argv[1], "exec"), {"__name__": "__main__"})
 """
 
 
-@pytest.mark.parametrize("title,code", _readme_examples(), ids=lambda v: v.split(":")[0][:20])
+@pytest.mark.parametrize("title,code", _readme_examples(),
+                         ids=[t.split(":")[0] for t, _ in _readme_examples()])
 def test_readme_example_builds_valid_requests(title, code, generated, tmp_path):
     example = tmp_path / "example.py"
     example.write_text(code)
