@@ -3,9 +3,11 @@ import PackagePlugin
 
 /// Runs `weft-protoc` over a target's `.proto` files and adds the generated Swift to the target.
 ///
-/// - For the `Gen` target, the files are every `.proto` under the package's `proto/` directory.
+/// - For the `Gen` target, the files are every `.proto` under the package's `proto/` directory
+///   (reached through the `Sources/Gen/proto` link).
 /// - For any other target, they are the `.proto` files in the target's own directory, compiled with
-///   that directory and the package's `proto/` on the import path (so they can import Weft's files).
+///   that directory and the package's `proto/` on the import path (so they can import Weft's files);
+///   their generated code imports `Gen`.
 ///
 /// One command generates all of a target's files: it parses each import once, and the outputs are
 /// named from the proto paths (`grpc/health/v1/health.proto` → `grpc_health_v1_health.pb.swift`).
@@ -15,18 +17,11 @@ struct Codegen: BuildToolPlugin {
         guard let target = target as? SourceModuleTarget else { return [] }
         let tool = try context.tool(named: "weft-protoc")
         let packageProto = context.package.directoryURL.appending(path: "proto")
-        let root: URL
-        var includes: [URL]
-        let protoFiles: [URL]
-        if target.name == "Gen" {
-            root = packageProto
-            includes = [packageProto]
-            protoFiles = Self.protoFiles(under: packageProto)
-        } else {
-            root = target.directoryURL
-            includes = [root, packageProto]
-            protoFiles = target.sourceFiles(withSuffix: "proto").map(\.url)
-        }
+        // Gen's directory holds a `proto` link to the package's proto/, so that SwiftPM sees the
+        // .proto files as the target's sources and plans again when one is added or removed.
+        let root = target.name == "Gen" ? target.directoryURL.appending(path: "proto") : target.directoryURL
+        var includes = target.name == "Gen" ? [root] : [root, packageProto]
+        let protoFiles = target.sourceFiles(withSuffix: "proto").map(\.url).sorted { $0.path < $1.path }
         includes = includes.filter { FileManager.default.fileExists(atPath: $0.path) }
         guard !protoFiles.isEmpty else { return [] }
 
@@ -53,14 +48,6 @@ struct Codegen: BuildToolPlugin {
                 outputFiles: outputs
             )
         ]
-    }
-
-    /// Every `.proto` under `dir`, sorted for a stable command line.
-    static func protoFiles(under dir: URL) -> [URL] {
-        guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil) else { return [] }
-        var files: [URL] = []
-        for case let url as URL in e where url.pathExtension == "proto" { files.append(url) }
-        return files.sorted { $0.path < $1.path }
     }
 
     /// Must agree with `SwiftEmitter.outputName(for:)`.

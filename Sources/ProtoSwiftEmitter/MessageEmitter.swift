@@ -323,7 +323,7 @@ struct MessageEmitter {
         let fs = fields
         let os = oneofs
         w.block("\(access) mutating func _decodeJSON(from value: JSONValue, context: inout JSONDecodingContext) throws(ProtoJSONError)") { w in
-            w.block("for (key, x) in try JSONScalar.object(value, Self.protoMessageName)") { w in
+            w.block("for (key, \(fs.isEmpty ? "_" : "x")) in try JSONScalar.object(value, Self.protoMessageName)") { w in
                 w.block("do throws(ProtoJSONError)") { w in
                     w.block("switch key") { w in
                         for f in fs {
