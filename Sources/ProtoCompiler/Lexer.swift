@@ -149,7 +149,6 @@ struct Lexer {
     /// Consumes the rest of a `/* */` comment; returns its text with leading `*`s of continuation
     /// lines and the closing `*/` removed, as protoc records it.
     private mutating func consumeBlockComment() -> [UInt8] {
-        let startLine = line, startColumn = column - 2
         var out: [UInt8] = []
         var recordStart = pos
         while true {
@@ -172,7 +171,7 @@ struct Lexer {
                 }
             } else {
                 // End of input.
-                fail("End-of-file inside block comment.", line: startLine, column: startColumn)
+                fail("End-of-file inside block comment.")
                 out += bytes[recordStart..<pos]
                 return out
             }
