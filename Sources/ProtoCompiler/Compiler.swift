@@ -11,11 +11,21 @@ public struct CompilationResult: Sendable {
     public var files: [FileDescriptor]
 
     /// The files to write for `--descriptor_set_out`: all of them with `includeImports`,
-    /// otherwise only the requested ones.
+    /// otherwise only the requested ones — still each after its requested imports, as protoc
+    /// orders them.
     public func descriptorSet(includeImports: Bool) -> FileDescriptorSet {
         if includeImports { return FileDescriptorSet(files: files) }
-        let byName = Dictionary(files.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        return FileDescriptorSet(files: requested.compactMap { byName[$0] })
+        let wanted = Set(requested)
+        let byName = filesByName
+        var out: [FileDescriptor] = []
+        var seen: Set<String> = []
+        func visit(_ name: String) {
+            guard wanted.contains(name), seen.insert(name).inserted, let file = byName[name] else { return }
+            for dep in file.dependencies { visit(dep) }
+            out.append(file)
+        }
+        for name in requested { visit(name) }
+        return FileDescriptorSet(files: out)
     }
 
     /// Every file by name, for emitters that look up imported types.

@@ -149,7 +149,6 @@ struct Lexer {
     /// Consumes the rest of a `/* */` comment; returns its text with leading `*`s of continuation
     /// lines and the closing `*/` removed, as protoc records it.
     private mutating func consumeBlockComment() -> [UInt8] {
-        let startLine = line, startColumn = column - 2
         var out: [UInt8] = []
         var recordStart = pos
         while true {
@@ -172,7 +171,7 @@ struct Lexer {
                 }
             } else {
                 // End of input.
-                fail("End-of-file inside block comment.", line: startLine, column: startColumn)
+                fail("End-of-file inside block comment.")
                 out += bytes[recordStart..<pos]
                 return out
             }
@@ -358,9 +357,9 @@ struct Lexer {
                     if !ok || current.text == "}" || current.text == "]" || current.text == ")" {
                         collector.flush()
                     }
-                    if ok && (prevLine == line || trailingEndLine == line) {
-                        collector.maybeDetach()
-                    }
+                    // protoc 3.21 keeps a comment attached even when the next token shares a line
+                    // with the previous one or with a trailing block comment (checked empirically).
+                    _ = (prevLine, trailingEndLine)
                     return collector.result
                 }
             }
@@ -377,7 +376,6 @@ private struct CommentCollector {
     var hasComment = false
     var isLineComment = false
     var canAttachToPrevious = true
-    var flushedCount = 0
 
     mutating func addLineComment(_ text: [UInt8]) {
         if hasComment && !isLineComment { flush() }
@@ -401,13 +399,7 @@ private struct CommentCollector {
         } else {
             detached.append(String(decoding: buffer, as: UTF8.self))
         }
-        flushedCount += 1
         clearBuffer()
-    }
-
-    /// When the next token shares a line with the previous one, a lone comment is ambiguous.
-    mutating func maybeDetach() {
-        // protoc 3.21 does not re-detach; kept as a hook for newer behaviour.
     }
 
     var result: CollectedComments {

@@ -152,11 +152,24 @@ struct Linker {
     private mutating func register(message: MessageDescriptor, scope: String, path: [Int32]) throws(SourceError) {
         let full = qualify(scope, message.name)
         try add(full, .message, path: path + [1], scope: scope)
-        for (i, f) in message.fields.enumerated() { try add(qualify(full, f.name), .field, path: path + [2, Int32(i), 1], scope: full) }
+        if file.isProto3 { try checkJsonNames(message, path: path) }
         for (i, o) in message.oneofDecls.enumerated() { try add(qualify(full, o.name), .oneof, path: path + [8, Int32(i), 1], scope: full) }
-        for (i, m) in message.nestedTypes.enumerated() { try register(message: m, scope: full, path: path + [3, Int32(i)]) }
+        for (i, f) in message.fields.enumerated() { try add(qualify(full, f.name), .field, path: path + [2, Int32(i), 1], scope: full) }
         for (i, e) in message.enumTypes.enumerated() { try register(enum: e, scope: full, path: path + [4, Int32(i)]) }
+        for (i, m) in message.nestedTypes.enumerated() { try register(message: m, scope: full, path: path + [3, Int32(i)]) }
         for (i, x) in message.extensions.enumerated() { try add(qualify(full, x.name), .field, path: path + [6, Int32(i), 1], scope: full) }
+    }
+
+    /// proto3 forbids two fields whose JSON names differ only in case.
+    private func checkJsonNames(_ message: MessageDescriptor, path: [Int32]) throws(SourceError) {
+        var jsonNames: [String: String] = [:]
+        for (i, f) in message.fields.enumerated() {
+            let lower = Literals.jsonName(f.name).lowercased()
+            if let other = jsonNames[lower] {
+                throw error(path + [2, Int32(i), 1], "The JSON camel-case name of field \"\(f.name)\" conflicts with field \"\(other)\". This is not allowed in proto3.")
+            }
+            jsonNames[lower] = f.name
+        }
     }
 
     private mutating func register(enum e: EnumDescriptor, scope: String, path: [Int32]) throws(SourceError) {
@@ -311,12 +324,18 @@ struct Linker {
         for (i, f) in message.fields.enumerated() {
             let fp = path + [2, Int32(i)]
             try checkNumber(f, path: fp)
+            if f.label == .repeated, let typeName = f.typeName, typeName.hasPrefix("." + scope + "."),
+               let entry = message.nestedTypes.first(where: { $0.isMapEntry && "." + qualify(scope, $0.name) == typeName }),
+               let key = entry.fields.first, [.float, .double, .bytes, .message, .enum, .group].contains(key.type) {
+                throw error(fp + [6], "Key in map fields cannot be float/double, bytes or message types.")
+            }
             if let other = byNumber[f.number] {
                 throw error(fp + [3], "Field number \(f.number) has already been used in \"\(scope)\" by field \"\(other)\".")
             }
             byNumber[f.number] = f.name
             if message.reservedRanges.contains(where: { f.number >= $0.start && f.number < $0.end }) {
-                throw error(fp + [3], "Field \"\(f.name)\" uses reserved number \(f.number).")
+                // protoc reports this one without a position.
+                throw SourceError(line: -1, column: -1, message: "Field \"\(f.name)\" uses reserved number \(f.number).")
             }
             if message.reservedNames.contains(f.name) {
                 throw error(fp + [1], "Field name \"\(f.name)\" is reserved.")
@@ -330,27 +349,22 @@ struct Linker {
                     throw error(fp + [6], "Enum type \"\(name.dropFirst())\" is not an open enum, but is used in \"\(scope)\" which is a proto3 message type.")
                 }
             }
+            if f.options?.value(6) != nil, ![.int64, .uint64, .sint64, .fixed64, .sfixed64].contains(f.type) {
+                throw error(fp + [f.typeName == nil ? 5 : 6], "jstype is only allowed on int64, uint64, sint64, fixed64 or sfixed64 fields.")
+            }
             if f.options?.bool(Options.FieldField.packed) != nil, !(f.label == .repeated && isPackable(f.type)) {
-                throw error(fp + [8], "[packed = true] can only be specified for repeated primitive fields.")
+                throw error(fp + [f.typeName == nil ? 5 : 6], "[packed = true] can only be specified for repeated primitive fields.")
             }
         }
-        if file.isProto3 {
-            var jsonNames: [String: String] = [:]
-            for (i, f) in message.fields.enumerated() {
-                let lower = Literals.jsonName(f.name).lowercased()
-                if let other = jsonNames[lower] {
-                    throw error(path + [2, Int32(i), 1], "The JSON camel-case name of field \"\(f.name)\" conflicts with field \"\(other)\". This is not allowed in proto3.")
-                }
-                jsonNames[lower] = f.name
+        for (i, r) in message.extensionRanges.enumerated() {
+            if let reserved = message.reservedRanges.first(where: { r.start < $0.end && $0.start < r.end }) {
+                throw error(path + [5, Int32(i)], "Extension range \(r.start) to \(r.end - 1) overlaps with reserved range \(reserved.start) to \(reserved.end - 1).")
             }
         }
         for (i, m) in message.nestedTypes.enumerated() {
             try validate(message: m, scope: qualify(scope, m.name), path: path + [3, Int32(i)])
         }
         for (i, e) in message.enumTypes.enumerated() { try validate(enum: e, path: path + [4, Int32(i)]) }
-        if message.isMapEntry, let key = message.fields.first, [.float, .double, .bytes, .message, .enum, .group].contains(key.type) {
-            throw error(path, "Key in map fields cannot be float/double, bytes or message types.")
-        }
         try validateExtensions(message.extensions, path: path + [6])
     }
 

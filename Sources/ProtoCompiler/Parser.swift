@@ -213,8 +213,6 @@ struct ProtoParser {
             let loc = begin([8])
             try parseOption(&file.options, .file, loc, statement: true)
             finish(loc)
-        } else if lookingAt("}") {
-            throw error("Unmatched \"}\".")
         } else {
             throw error("Expected top-level statement (e.g. \"message\").")
         }
@@ -267,12 +265,12 @@ struct ProtoParser {
         if syntax == "proto3" { Self.addSyntheticOneofs(&message) }
     }
 
-    /// protoc adds a oneof `_name` (more underscores if taken) for each proto3 `optional` field.
+    /// protoc adds a oneof `_name` (prefixed with `X` while taken) for each proto3 `optional` field.
     private static func addSyntheticOneofs(_ message: inout MessageDescriptor) {
         var names = Set(message.oneofDecls.map(\.name))
         for i in message.fields.indices where message.fields[i].proto3Optional == true {
-            var name = message.fields[i].name
-            repeat { name = "_" + name } while names.contains(name)
+            var name = "_" + message.fields[i].name
+            while names.contains(name) { name = "X" + name }
             names.insert(name)
             message.fields[i].oneofIndex = Int32(message.oneofDecls.count)
             message.oneofDecls.append(OneofDescriptor(name: name))
@@ -892,8 +890,11 @@ struct ProtoParser {
         switch (field.type, value) {
         case (.bool, .identifier(let id)) where id == "true" || id == "false":
             interpreted = .varint(id == "true" ? 1 : 0)
-        case (.bool, _):
+        case (.bool, .identifier):
             optionErrors.append(valueError("Value must be \"true\" or \"false\" for boolean option \"\(fullName)\"."))
+            return
+        case (.bool, _):
+            optionErrors.append(valueError("Value must be identifier for boolean option \"\(fullName)\"."))
             return
         case (.string, .string(let bytes)):
             interpreted = .string(String(decoding: bytes, as: UTF8.self))
