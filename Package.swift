@@ -24,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
 
         // The protobuf toolchain: parser and descriptors, the Swift emitter, the protoc-style CLI, the plugin.
-        .target(name: "ProtoCompiler"),
+        .target(name: "ProtoCompiler", exclude: ["README.md"]),
         .target(name: "ProtoSwiftEmitter", dependencies: ["ProtoCompiler"]),
         .executableTarget(
             name: "weft-protoc",
@@ -54,7 +54,7 @@ let package = Package(
         // Tests.
         .testTarget(name: "ProtoCompilerTests", dependencies: ["ProtoCompiler", "ProtoSwiftEmitter"]),
         .testTarget(name: "WeftProtobufTests", dependencies: ["WeftProtobuf"]),
-        .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen"]),
+        .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen", "TestProtos"]),
         // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.
         .target(name: "TestProtos", dependencies: ["Gen", "WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),
         .target(
