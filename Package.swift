@@ -42,10 +42,13 @@ let package = Package(
         // Everything generated from proto/.
         .target(name: "Gen", dependencies: ["WeftProtobuf", "WeftRPC"], plugins: ["codegen"]),
 
+        // Service implementations.
+        .target(name: "WeftHealth", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Health"),
+
         .executableTarget(
             name: "weft",
             dependencies: [
-                "Gen", "WeftProtobuf", "WeftRPC",
+                "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,6 +58,7 @@ let package = Package(
         .testTarget(name: "ProtoCompilerTests", dependencies: ["ProtoCompiler", "ProtoSwiftEmitter"]),
         .testTarget(name: "WeftProtobufTests", dependencies: ["WeftProtobuf"]),
         .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen", "TestProtos"]),
+        .testTarget(name: "WeftHealthTests", dependencies: ["WeftHealth", "WeftRPC", "Gen"]),
         // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.
         .target(name: "TestProtos", dependencies: ["Gen", "WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),
         .target(

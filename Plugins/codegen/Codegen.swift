@@ -36,6 +36,10 @@ struct Codegen: BuildToolPlugin {
         var arguments = includes.map { "--proto_path=\($0.path)" }
         arguments.append("--swift_out=\(outDir.path)")
         arguments.append("--swift_opt=Visibility=Public")
+        // An index of the target's files: `GenFiles.files`, `GenFiles.registry`.
+        let index = target.name + "Files"
+        arguments.append("--swift_opt=FileIndex=\(index)")
+        outputs.append(outDir.appending(path: index + ".swift"))
         // Types of proto/ live in Gen; other targets' files may import them.
         if target.name != "Gen" { arguments.append("--swift_opt=ImportModule=Gen") }
         arguments += protoFiles.map(\.path)

@@ -156,3 +156,26 @@ public struct ProtoTypeRegistry: Sendable {
         return types[name]
     }
 }
+
+/// What one generated `.proto` file declares: for reflection and for type registries.
+public struct ProtoFileInfo: Sendable {
+    /// The file's path relative to its import root, e.g. `grpc/health/v1/health.proto`.
+    public let name: String
+    /// The files it imports.
+    public let dependencies: [String]
+    /// Fully qualified names of its services.
+    public let services: [String]
+    /// Every message type it declares, nested ones included.
+    public let messageTypes: [any ProtoMessage.Type]
+    /// Its serialized `google.protobuf.FileDescriptorProto` (without source info).
+    public let serializedDescriptor: [UInt8]
+
+    /// Creates file info (generated code calls this).
+    public init(name: String, dependencies: [String], services: [String], messageTypes: [any ProtoMessage.Type], serializedDescriptor: [UInt8]) {
+        self.name = name
+        self.dependencies = dependencies
+        self.services = services
+        self.messageTypes = messageTypes
+        self.serializedDescriptor = serializedDescriptor
+    }
+}

@@ -30,7 +30,7 @@ struct WeftProtoc: ParsableCommand {
     var swiftOut: String?
 
     @Option(name: .customLong("swift_opt"),
-            help: ArgumentHelp("A Swift generator option: Visibility=Public|Internal|Package, ImportModule=NAME.", valueName: "KEY=VALUE"))
+            help: ArgumentHelp("A Swift generator option: Visibility=Public|Internal|Package, ImportModule=NAME (import a module), FileIndex=NAME (also write NAME.swift indexing the generated files).", valueName: "KEY=VALUE"))
     var swiftOpt: [String] = []
 
     @Argument(help: "The .proto files to compile.")
@@ -39,6 +39,7 @@ struct WeftProtoc: ParsableCommand {
     mutating func run() throws {
         guard !files.isEmpty else { fail("Missing input file.") }
         var emitterOptions = SwiftEmitterOptions()
+        var fileIndex: String?
         for opt in swiftOpt {
             let parts = opt.split(separator: "=", maxSplits: 1).map(String.init)
             switch (parts.first, parts.count) {
@@ -49,8 +50,10 @@ struct WeftProtoc: ParsableCommand {
                 emitterOptions.visibility = v
             case ("ImportModule", 2):
                 emitterOptions.importModules.append(parts[1])
+            case ("FileIndex", 2):
+                fileIndex = parts[1]
             default:
-                fail("--swift_opt: Unknown option \"\(opt)\" (expected Visibility=Public|Internal|Package or ImportModule=NAME).")
+                fail("--swift_opt: Unknown option \"\(opt)\" (expected Visibility=Public|Internal|Package, ImportModule=NAME or FileIndex=NAME).")
             }
         }
         let session = ProtoCompilerSession(importPaths: protoPath.isEmpty ? ["."] : protoPath)
@@ -79,6 +82,15 @@ struct WeftProtoc: ParsableCommand {
                     fail("\(name): \(error)")
                 }
                 let path = (swiftOut as NSString).appendingPathComponent(SwiftEmitter.outputName(for: name))
+                do {
+                    try source.write(toFile: path, atomically: true, encoding: .utf8)
+                } catch {
+                    fail("\(path): \(error.localizedDescription)")
+                }
+            }
+            if let fileIndex {
+                let path = (swiftOut as NSString).appendingPathComponent(fileIndex + ".swift")
+                let source = SwiftEmitter.generateIndex(name: fileIndex, files: result.requested, options: emitterOptions)
                 do {
                     try source.write(toFile: path, atomically: true, encoding: .utf8)
                 } catch {

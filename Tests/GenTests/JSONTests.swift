@@ -107,7 +107,7 @@ struct JSONTests {
         w.packed.typeUrl = "type.googleapis.com/weft.testing.Nested"
         w.packed.value = packed.serializedData()
         w.nothing = Google_Protobuf_Empty()
-        let registry = ProtoTypeRegistry(ProtoFile_weft_testing_types.messageTypes)
+        let registry = TestProtosFiles.registry
         let json = try w.jsonString(registry: registry)
         #expect(json == #"{"at":"2023-11-14T22:13:20.010Z","took":"-1.500s","details":{"count":2,"items":["x",2],"name":"x","none":null},"anyValue":true,"list":["x",2],"maybeCount":"0","maybeName":"n","maybeFlag":false,"mask":"spec.containers,metadata.creationTimestamp","packed":{"@type":"type.googleapis.com/weft.testing.Nested","a":5},"nothing":{}}"#)
         let back = try Weft_Testing_WellKnown(jsonString: json, registry: registry)

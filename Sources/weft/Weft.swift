@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+
+/// `weft`: one executable, a subcommand per area (DESIGN §9).
+///
+/// Exit status: 0 on success, 1 when an operation fails (the reason on stderr), 2 on bad usage.
+@main
+struct Weft: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weft",
+        abstract: "Weft: federated infrastructure for scientific digital twins.",
+        subcommands: [Demo.self, Proto.self]
+    )
+
+    /// Parses and runs, mapping ArgumentParser's usage errors to exit status 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as OperationFailure {
+            FileHandle.standardError.write(Data("weft: \(failure.message)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue == 64 ? 2 : 1)
+        }
+    }
+}
+
+/// An operation that failed for a reason the user should read (exit status 1).
+struct OperationFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
