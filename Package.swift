@@ -25,7 +25,7 @@ let package = Package(
 
         // The protobuf toolchain: parser and descriptors, the Swift emitter, the protoc-style CLI, the plugin.
         .target(name: "ProtoCompiler", exclude: ["README.md"]),
-        .target(name: "ProtoSwiftEmitter", dependencies: ["ProtoCompiler"]),
+        .target(name: "ProtoSwiftEmitter", dependencies: ["ProtoCompiler"], exclude: ["README.md"]),
         .executableTarget(
             name: "weft-protoc",
             dependencies: [
@@ -36,8 +36,8 @@ let package = Package(
         .plugin(name: "codegen", capability: .buildTool(), dependencies: ["weft-protoc"]),
 
         // Runtimes: the protobuf wire format and JSON; the transport-independent RPC core.
-        .target(name: "WeftProtobuf"),
-        .target(name: "WeftRPC", dependencies: ["WeftProtobuf", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "WeftProtobuf", exclude: ["README.md"]),
+        .target(name: "WeftRPC", dependencies: ["WeftProtobuf", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
 
         // Everything generated from proto/.
         .target(name: "Gen", dependencies: ["WeftProtobuf", "WeftRPC"], plugins: ["codegen"]),
