@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "WeftRPC", dependencies: ["WeftProtobuf", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
 
         // Everything generated from proto/.
-        .target(name: "Gen", dependencies: ["WeftProtobuf", "WeftRPC"], plugins: ["codegen"]),
+        .target(name: "Gen", dependencies: ["WeftProtobuf", "WeftRPC"], exclude: ["proto/README.md"], plugins: ["codegen"]),
 
         // Service implementations.
         .target(name: "WeftHealth", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Health"),
