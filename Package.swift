@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
@@ -22,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The protobuf toolchain: parser and descriptors, the Swift emitter, the protoc-style CLI, the plugin.
         .target(name: "ProtoCompiler", exclude: ["README.md"]),
@@ -39,6 +41,24 @@ let package = Package(
         .target(name: "WeftProtobuf", exclude: ["README.md"]),
         .target(name: "WeftRPC", dependencies: ["WeftProtobuf", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
 
+        // gRPC over HTTP/2: nghttp2 sessions driven from SwiftNIO channels, TLS by OpenSSL.
+        .target(
+            name: "WeftTLS",
+            dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["README.md"]
+        ),
+        .target(
+            name: "WeftHTTP2",
+            dependencies: [
+                "CNghttp2", "CZlib", "WeftRPC", "WeftProtobuf", "WeftTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
+
         // Everything generated from proto/.
         .target(name: "Gen", dependencies: ["WeftProtobuf", "WeftRPC"], exclude: ["proto/README.md"], plugins: ["codegen"]),
 
@@ -48,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "weft",
             dependencies: [
-                "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth",
+                "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(
   pkg-config
-  libnghttp2-dev libssl-dev libsqlite3-dev      # the product's system libraries
+  libnghttp2-dev libssl-dev zlib1g-dev libsqlite3-dev   # the product's system libraries
   libprotobuf-c-dev protobuf-c-compiler         # protobuf-c: codec oracle and benchmark peer
   protobuf-compiler libprotobuf-dev grpc-proto  # protoc and the .proto corpora the parser is checked on
   nghttp2-client nghttp2-server                 # h2load and nghttpd for benchmarks

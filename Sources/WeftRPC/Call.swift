@@ -90,7 +90,7 @@ public struct ServerContext: Sendable {
 
 /// Initial and trailing metadata a handler sets on its response.
 public final class ResponseMetadata: Sendable {
-    private let state = Mutex<(initial: Metadata, trailing: Metadata)>(([:], [:]))
+    private let state = Mutex<(initial: Metadata, trailing: Metadata, compression: String?)>(([:], [:], nil))
 
     /// Creates empty response metadata.
     public init() {}
@@ -105,6 +105,13 @@ public final class ResponseMetadata: Sendable {
     public var trailing: Metadata {
         get { state.withLock { $0.trailing } }
         set { state.withLock { $0.trailing = newValue } }
+    }
+
+    /// Compression for response messages written from now on (`"gzip"`), used when the client
+    /// accepts it; nil for none. Transports without compression ignore it.
+    public var compression: String? {
+        get { state.withLock { $0.compression } }
+        set { state.withLock { $0.compression = newValue } }
     }
 }
 

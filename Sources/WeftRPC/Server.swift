@@ -138,7 +138,8 @@ public struct RPCServer: Sendable {
             return
         }
         let context = ServerContext(
-            descriptor: route.descriptor, requestMetadata: stream.metadata, peer: stream.peer, deadline: stream.deadline)
+            descriptor: route.descriptor, requestMetadata: stream.metadata, peer: stream.peer, deadline: stream.deadline,
+            response: stream.responseMetadata)
         let headersSent = Mutex(false)
         let responses = stream.responses
         let messageWriter = RPCWriter<[UInt8]> { bytes in

@@ -59,6 +59,8 @@ public struct ServerStream: Sendable {
     public var requests: RPCAsyncSequence<[UInt8]>
     /// Where response parts go; `.end` is written exactly once, last.
     public var responses: RPCWriter<ResponsePart>
+    /// Response metadata and compression the handler sets; shared with the transport.
+    public var responseMetadata: ResponseMetadata
 
     /// Creates a server stream.
     public init(
@@ -67,8 +69,10 @@ public struct ServerStream: Sendable {
         peer: String,
         deadline: ContinuousClock.Instant?,
         requests: RPCAsyncSequence<[UInt8]>,
-        responses: RPCWriter<ResponsePart>
+        responses: RPCWriter<ResponsePart>,
+        responseMetadata: ResponseMetadata = ResponseMetadata()
     ) {
+        self.responseMetadata = responseMetadata
         self.path = path
         self.metadata = metadata
         self.peer = peer

@@ -1,0 +1,379 @@
+import CNghttp2
+import NIOCore
+
+/// One HTTP/2 header field.
+public struct HTTP2Header: Sendable, Hashable {
+    /// Lower-case name (pseudo-headers start with `:`).
+    public var name: String
+    /// Value.
+    public var value: String
+    /// Creates a header.
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// What an ``HTTP2Session`` reports while it reads.
+protocol HTTP2SessionDelegate: AnyObject {
+    /// A complete header block: request headers (server), response headers or trailers (client).
+    func sessionReceivedHeaders(_ headers: [HTTP2Header], streamID: Int32, endStream: Bool)
+    /// A chunk of a DATA frame's payload (valid only during the call).
+    func sessionReceivedData(_ bytes: UnsafeRawBufferPointer, streamID: Int32)
+    /// The peer ended its side of the stream (END_STREAM on a DATA frame).
+    func sessionReceivedEndStream(streamID: Int32)
+    /// The stream is closed; `errorCode` is non-zero after RST_STREAM or a protocol error.
+    func sessionClosedStream(_ streamID: Int32, errorCode: UInt32)
+    /// A PING frame arrived (`ack` for replies to ours).
+    func sessionReceivedPing(ack: Bool)
+    /// A frame that opens or continues work arrived (HEADERS, DATA): resets ping strikes.
+    func sessionReceivedWorkFrame()
+    /// The peer sent GOAWAY.
+    func sessionReceivedGoAway(lastStreamID: Int32, errorCode: UInt32)
+}
+
+/// A thin, single-threaded owner of an `nghttp2_session` (the non-`2` API of libnghttp2 1.52).
+///
+/// Bytes go in with ``receive(_:)`` and come out with ``drainOutput(into:)``; events go to the
+/// delegate. Every call must happen on the connection's event loop. Outbound DATA for each stream
+/// is buffered here and handed to nghttp2 through a deferred data provider, so nghttp2 alone
+/// decides framing and flow control. Window updates are manual (``consume(streamID:count:)``).
+final class HTTP2Session {
+    /// Outbound state of one stream.
+    final class Outbound {
+        var buffer: ByteBuffer
+        var finished = false
+        var trailers: [HTTP2Header]?
+        var deferred = false
+        init(allocator: ByteBufferAllocator) { buffer = allocator.buffer(capacity: 0) }
+    }
+
+    private(set) var session: OpaquePointer?
+    weak var delegate: HTTP2SessionDelegate?
+    private var pendingHeaders: [Int32: [HTTP2Header]] = [:]
+    private var outbound: [Int32: Outbound] = [:]
+    /// Called when a stream's buffered outbound bytes fall to zero (the writer may continue).
+    var onOutboundDrained: ((Int32) -> Void)?
+    let allocator: ByteBufferAllocator
+    /// Limit on a header block's decoded size; beyond it the stream is reset.
+    let maxHeaderListSize: Int
+
+    /// Total bytes buffered for `streamID` and not yet handed to nghttp2.
+    func bufferedBytes(streamID: Int32) -> Int { outbound[streamID]?.buffer.readableBytes ?? 0 }
+
+    /// Creates a server or client session.
+    init(server: Bool, allocator: ByteBufferAllocator, settings: [(Int32, UInt32)], maxHeaderListSize: Int, connectionWindow: Int32) throws {
+        self.allocator = allocator
+        self.maxHeaderListSize = maxHeaderListSize
+        var callbacks: OpaquePointer?
+        guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else { throw HTTP2Error.nghttp2("callbacks_new failed") }
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameRecv)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+
+        var option: OpaquePointer?
+        guard nghttp2_option_new(&option) == 0, let option else { throw HTTP2Error.nghttp2("option_new failed") }
+        defer { nghttp2_option_del(option) }
+        nghttp2_option_set_no_auto_window_update(option, 1)
+        nghttp2_option_set_max_send_header_block_length(option, 256 * 1024)
+        // Hostile peers: bound outbound ACKs (PING/SETTINGS floods), SETTINGS entries, CONTINUATIONs
+        // and the rate of stream resets (CVE-2023-44487).
+        nghttp2_option_set_max_outbound_ack(option, 1000)
+        nghttp2_option_set_max_settings(option, 32)
+        nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33)
+        nghttp2_option_set_max_continuations(option, 8)
+
+        let user = Unmanaged.passUnretained(self).toOpaque()
+        var s: OpaquePointer?
+        let rc = server ? nghttp2_session_server_new2(&s, callbacks, user, option) : nghttp2_session_client_new2(&s, callbacks, user, option)
+        guard rc == 0, let s else { throw HTTP2Error.nghttp2("session_new failed: \(rc)") }
+        session = s
+
+        var iv = settings.map { nghttp2_settings_entry(settings_id: $0.0, value: $0.1) }
+        guard nghttp2_submit_settings(s, UInt8(NGHTTP2_FLAG_NONE.rawValue), &iv, iv.count) == 0 else {
+            throw HTTP2Error.nghttp2("submit_settings failed")
+        }
+        if connectionWindow > 65535 {
+            nghttp2_session_set_local_window_size(s, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, connectionWindow)
+        }
+    }
+
+    deinit {
+        if let session { nghttp2_session_del(session) }
+    }
+
+    /// Feeds bytes read from the peer. Throws on a connection-level protocol error (the session
+    /// then has a GOAWAY queued; drain the output and close).
+    func receive(_ buffer: ByteBuffer) throws {
+        guard let session else { return }
+        let rc = buffer.withUnsafeReadableBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
+            return nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), raw.count)
+        }
+        if rc < 0 { throw HTTP2Error.nghttp2(String(cString: nghttp2_strerror(Int32(rc)))) }
+    }
+
+    /// Appends every byte nghttp2 wants to send to `out`. Returns false on a fatal session error.
+    @discardableResult
+    func drainOutput(into out: inout ByteBuffer) -> Bool {
+        guard let session else { return false }
+        while true {
+            var ptr: UnsafePointer<UInt8>?
+            let n = nghttp2_session_mem_send(session, &ptr)
+            if n < 0 { return false }
+            if n == 0 { return true }
+            if let ptr { out.writeBytes(UnsafeRawBufferPointer(start: ptr, count: n)) }
+        }
+    }
+
+    /// Whether the session still has work (open streams, frames to send or read).
+    var isActive: Bool {
+        guard let session else { return false }
+        return nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
+    }
+
+    // MARK: - Submitting
+
+    private func withNV<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+        var storage: [UInt8] = []
+        var ranges: [(Int, Int, Int, Int)] = []
+        for h in headers {
+            let n0 = storage.count
+            storage.append(contentsOf: h.name.utf8)
+            let v0 = storage.count
+            storage.append(contentsOf: h.value.utf8)
+            ranges.append((n0, v0 - n0, v0, storage.count - v0))
+        }
+        storage.append(0)
+        return storage.withUnsafeMutableBufferPointer { buf in
+            guard let base = buf.baseAddress else { return body(UnsafePointer(bitPattern: 1)!, 0) }
+            let nva = ranges.map { r in
+                nghttp2_nv(name: base + r.0, value: base + r.2, namelen: r.1, valuelen: r.3, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            }
+            return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+        }
+    }
+
+    private func dataProvider() -> nghttp2_data_provider {
+        var p = nghttp2_data_provider()
+        p.read_callback = readData
+        return p
+    }
+
+    /// Client: opens a stream with request headers and a body to be supplied later.
+    func submitRequest(_ headers: [HTTP2Header]) -> Int32 {
+        guard let session else { return -1 }
+        var provider = dataProvider()
+        let id = withNV(headers) { nva, n in nghttp2_submit_request(session, nil, nva, n, &provider, nil) }
+        if id > 0 { outbound[id] = Outbound(allocator: allocator) }
+        return id
+    }
+
+    /// Server: sends response headers; DATA and trailers follow through ``enqueue(_:streamID:)`` and ``finish(streamID:trailers:)``.
+    func submitResponse(streamID: Int32, _ headers: [HTTP2Header]) {
+        guard let session else { return }
+        var provider = dataProvider()
+        if outbound[streamID] == nil { outbound[streamID] = Outbound(allocator: allocator) }
+        _ = withNV(headers) { nva, n in nghttp2_submit_response(session, streamID, nva, n, &provider) }
+    }
+
+    /// Server: a single HEADERS frame with END_STREAM (a trailers-only response).
+    func submitHeadersOnly(streamID: Int32, _ headers: [HTTP2Header]) {
+        guard let session else { return }
+        outbound[streamID] = nil
+        _ = withNV(headers) { nva, n in nghttp2_submit_response(session, streamID, nva, n, nil) }
+    }
+
+    /// Appends bytes to a stream's outbound DATA.
+    func enqueue(_ bytes: ByteBuffer, streamID: Int32) {
+        guard let o = outbound[streamID] else { return }
+        var b = bytes
+        o.buffer.writeBuffer(&b)
+        resume(o, streamID)
+    }
+
+    /// Ends a stream's outbound side, with trailers (server) or END_STREAM on the last DATA (client).
+    func finish(streamID: Int32, trailers: [HTTP2Header]?) {
+        guard let o = outbound[streamID] else { return }
+        o.finished = true
+        o.trailers = trailers
+        resume(o, streamID)
+    }
+
+    private func resume(_ o: Outbound, _ streamID: Int32) {
+        if o.deferred, let session {
+            o.deferred = false
+            nghttp2_session_resume_data(session, streamID)
+        }
+    }
+
+    /// Resets a stream.
+    func reset(streamID: Int32, errorCode: UInt32) {
+        guard let session else { return }
+        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
+    }
+
+    /// Returns `count` bytes of flow-control window to the peer for `streamID` (and the connection).
+    func consume(streamID: Int32, count: Int) {
+        guard let session, count > 0 else { return }
+        if nghttp2_session_consume(session, streamID, count) != 0 {
+            nghttp2_session_consume_connection(session, count)
+        }
+    }
+
+    /// Sends a PING.
+    func ping() {
+        guard let session else { return }
+        nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+    }
+
+    /// Sends GOAWAY with `lastStreamID` (or the last stream processed) and an error code.
+    func goAway(errorCode: UInt32, debug: String = "", lastStreamID: Int32? = nil) {
+        guard let session else { return }
+        let last = lastStreamID ?? nghttp2_session_get_last_proc_stream_id(session)
+        var d = Array(debug.utf8)
+        nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, &d, d.count)
+    }
+
+    /// Sends the first GOAWAY of a graceful shutdown (last stream id 2^31-1).
+    func shutdownNotice() {
+        guard let session else { return }
+        nghttp2_submit_shutdown_notice(session)
+    }
+
+    /// Number of streams open on the session.
+    var openStreams: Int { outbound.count }
+
+    // MARK: - Callback entry points (called by the C trampolines below)
+
+    fileprivate func beginHeaders(_ streamID: Int32) -> Int32 {
+        pendingHeaders[streamID] = []
+        return 0
+    }
+
+    fileprivate func header(_ streamID: Int32, _ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Int32 {
+        var list = pendingHeaders[streamID, default: []]
+        let size = list.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 } + name.count + value.count + 32
+        if size > maxHeaderListSize {
+            pendingHeaders[streamID] = nil
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue  // resets just this stream
+        }
+        list.append(HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        pendingHeaders[streamID] = list
+        return 0
+    }
+
+    fileprivate func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        let hd = frame.pointee.hd
+        let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch UInt32(hd.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            delegate?.sessionReceivedWorkFrame()
+            let headers = pendingHeaders.removeValue(forKey: hd.stream_id) ?? []
+            delegate?.sessionReceivedHeaders(headers, streamID: hd.stream_id, endStream: endStream)
+        case NGHTTP2_DATA.rawValue:
+            delegate?.sessionReceivedWorkFrame()
+            if endStream { delegate?.sessionReceivedEndStream(streamID: hd.stream_id) }
+        case NGHTTP2_PING.rawValue:
+            delegate?.sessionReceivedPing(ack: hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0)
+        case NGHTTP2_GOAWAY.rawValue:
+            delegate?.sessionReceivedGoAway(lastStreamID: frame.pointee.goaway.last_stream_id, errorCode: frame.pointee.goaway.error_code)
+        default:
+            break
+        }
+        return 0
+    }
+
+    fileprivate func dataChunk(_ streamID: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        delegate?.sessionReceivedData(bytes, streamID: streamID)
+        return 0
+    }
+
+    fileprivate func streamClosed(_ streamID: Int32, _ errorCode: UInt32) -> Int32 {
+        outbound[streamID] = nil
+        pendingHeaders[streamID] = nil
+        delegate?.sessionClosedStream(streamID, errorCode: errorCode)
+        return 0
+    }
+
+    fileprivate func read(_ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>, _ length: Int, _ flags: UnsafeMutablePointer<UInt32>) -> Int {
+        guard let o = outbound[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        let n = min(length, o.buffer.readableBytes)
+        if n > 0 {
+            o.buffer.withUnsafeReadableBytes { raw in
+                if let base = raw.baseAddress { buf.update(from: base.assumingMemoryBound(to: UInt8.self), count: n) }
+            }
+            o.buffer.moveReaderIndex(forwardBy: n)
+        }
+        if o.buffer.readableBytes == 0 {
+            o.buffer.clear()
+            if o.finished {
+                if let trailers = o.trailers, let session {
+                    flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                    _ = withNV(trailers) { nva, count in nghttp2_submit_trailer(session, streamID, nva, count) }
+                } else {
+                    flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+                }
+            } else if n == 0 {
+                o.deferred = true
+                return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+            }
+            onOutboundDrained?(streamID)
+        }
+        return n
+    }
+}
+
+/// Failures of the HTTP/2 layer.
+public enum HTTP2Error: Error, CustomStringConvertible {
+    /// libnghttp2 reported an error.
+    case nghttp2(String)
+    /// The connection closed.
+    case connectionClosed
+
+    public var description: String {
+        switch self {
+        case .nghttp2(let s): "HTTP/2 error: \(s)"
+        case .connectionClosed: "connection closed"
+        }
+    }
+}
+
+// MARK: - C trampolines (no captures: the session comes back through user_data)
+
+private func owner(_ user: UnsafeMutableRawPointer?) -> HTTP2Session? {
+    user.map { Unmanaged<HTTP2Session>.fromOpaque($0).takeUnretainedValue() }
+}
+
+private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user in
+    guard let frame, let s = owner(user) else { return 0 }
+    return s.beginHeaders(frame.pointee.hd.stream_id)
+}
+
+private let onHeader: nghttp2_on_header_callback = { _, frame, name, namelen, value, valuelen, _, user in
+    guard let frame, let name, let value, let s = owner(user) else { return 0 }
+    return s.header(frame.pointee.hd.stream_id, UnsafeRawBufferPointer(start: name, count: namelen), UnsafeRawBufferPointer(start: value, count: valuelen))
+}
+
+private let onFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, user in
+    guard let frame, let s = owner(user) else { return 0 }
+    return s.frameReceived(frame)
+}
+
+private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, len, user in
+    guard let s = owner(user) else { return 0 }
+    return s.dataChunk(streamID, UnsafeRawBufferPointer(start: data, count: len))
+}
+
+private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, user in
+    guard let s = owner(user) else { return 0 }
+    return s.streamClosed(streamID, errorCode)
+}
+
+private let readData: nghttp2_data_source_read_callback = { _, streamID, buf, length, flags, _, user in
+    guard let buf, let flags, let s = owner(user) else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+    return s.read(streamID, buf, length, flags)
+}

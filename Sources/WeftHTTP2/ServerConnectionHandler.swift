@@ -1,0 +1,521 @@
+import CNghttp2
+import Logging
+import NIOCore
+import WeftRPC
+
+/// Limits and timers of a server connection.
+public struct HTTP2ServerLimits: Sendable {
+    /// Largest request message accepted (RESOURCE_EXHAUSTED beyond it). gRPC's default: 4 MiB.
+    public var maxReceiveMessageSize = 4 * 1024 * 1024
+    /// SETTINGS_MAX_CONCURRENT_STREAMS.
+    public var maxConcurrentStreams: UInt32 = 256
+    /// SETTINGS_MAX_HEADER_LIST_SIZE, enforced on every request header block.
+    public var maxHeaderListSize = 16 * 1024
+    /// Per-stream receive window (SETTINGS_INITIAL_WINDOW_SIZE).
+    public var initialWindowSize: UInt32 = 1 << 20
+    /// Connection receive window.
+    public var connectionWindowSize: Int32 = 8 << 20
+    /// Outbound bytes buffered per stream before a writer waits for the peer to read.
+    public var outboundHighWatermark = 256 * 1024
+    /// Idle time after which the server PINGs the client; nil for never.
+    public var keepaliveInterval: Duration? = .seconds(7200)
+    /// How long to wait for a PING ack before closing the connection.
+    public var keepaliveTimeout: Duration = .seconds(20)
+    /// Client PINGs closer together than this, while no call is active, earn a strike.
+    public var minPingIntervalWithoutCalls: Duration = .seconds(300)
+    /// Strikes after which the connection gets GOAWAY ENHANCE_YOUR_CALM.
+    public var maxPingStrikes = 2
+
+    /// gRPC's defaults.
+    public init() {}
+}
+
+/// One server connection: an nghttp2 session driven by the channel, one ``RPCServer`` call per stream.
+final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// A request being served.
+    final class Call {
+        let streamID: Int32
+        var deframer: GRPCDeframer
+        let sink: AsyncThrowingStream<[UInt8], any Error>.Continuation
+        let requestEncoding: MessageCompression?
+        let acceptsEncodings: Set<String>
+        var task: Task<Void, Never>?
+        var responseStarted = false
+        var ended = false
+        var requestsFinished = false
+        /// Messages handed to the handler's sequence and not yet taken.
+        var queued = 0
+        /// Received bytes whose window credit waits for the handler to take queued messages.
+        var deferredCredit = 0
+        var drainWaiters: [EventLoopPromise<Void>] = []
+        let context: ResponseMetadata
+
+        init(streamID: Int32, maxMessageSize: Int, sink: AsyncThrowingStream<[UInt8], any Error>.Continuation,
+             requestEncoding: MessageCompression?, acceptsEncodings: Set<String>, context: ResponseMetadata) {
+            self.streamID = streamID
+            self.deframer = GRPCDeframer(maxMessageSize: maxMessageSize)
+            self.sink = sink
+            self.requestEncoding = requestEncoding
+            self.acceptsEncodings = acceptsEncodings
+            self.context = context
+        }
+    }
+
+    let server: RPCServer
+    let limits: HTTP2ServerLimits
+    let logger: Logger
+    let connectionTracker: ConnectionTracker?
+    private var session: HTTP2Session?
+    private var calls: [Int32: Call] = [:]
+    private var context: ChannelHandlerContext?
+    private var executor: EventLoopExecutor?
+    private var flushScheduled = false
+    private var peer = "unknown"
+    private var pingStrikes = 0
+    private var lastClientPing: NIODeadline?
+    private var keepaliveTask: Scheduled<Void>?
+    private var readSinceKeepalive = false
+    private var awaitingPingAck: Scheduled<Void>?
+    private var draining = false
+
+    let eventLoop: any EventLoop
+
+    init(server: RPCServer, limits: HTTP2ServerLimits, logger: Logger, connectionTracker: ConnectionTracker?, eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        self.server = server
+        self.limits = limits
+        self.logger = logger
+        self.connectionTracker = connectionTracker
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        executor = EventLoopExecutor(context.eventLoop)
+        peer = context.channel.remoteAddress.map { Self.describe($0) } ?? "unix"
+        do {
+            let s = try HTTP2Session(
+                server: true, allocator: context.channel.allocator,
+                settings: [
+                    (Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), limits.maxConcurrentStreams),
+                    (Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), limits.initialWindowSize),
+                    (Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), UInt32(limits.maxHeaderListSize)),
+                ],
+                maxHeaderListSize: limits.maxHeaderListSize,
+                connectionWindow: limits.connectionWindowSize)
+            s.delegate = self
+            s.onOutboundDrained = { [unowned self] id in self.outboundDrained(id) }
+            session = s
+        } catch {
+            logger.error("cannot create HTTP/2 session", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
+        connectionTracker?.add(self, loop: context.eventLoop)
+        if context.channel.isActive { flushNow() }
+        scheduleKeepalive()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        flushNow()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        do {
+            try session?.receive(bytes)
+        } catch {
+            logger.debug("HTTP/2 protocol error; closing", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            flushNow()
+            context.close(promise: nil)
+            return
+        }
+        readSinceKeepalive = true
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushNow()
+        closeIfDone()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        keepaliveTask?.cancel()
+        awaitingPingAck?.cancel()
+        for call in calls.values { abort(call) }
+        calls.removeAll()
+        session = nil
+        connectionTracker?.remove(self)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Output
+
+    private func flushNow() {
+        flushScheduled = false
+        guard let context, let session else { return }
+        var out = context.channel.allocator.buffer(capacity: 0)
+        let ok = session.drainOutput(into: &out)
+        if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
+        if !ok { context.close(promise: nil) }
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { self.flushNow(); self.closeIfDone() }
+    }
+
+    private func closeIfDone() {
+        guard let context, let session else { return }
+        if !session.isActive || (draining && calls.isEmpty && session.openStreams == 0) {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Keepalive and ping strikes
+
+    /// Arms the keepalive timer: each period, PING a connection that read nothing in it, and close
+    /// it if the ack does not come in time. Reads only set a flag (no timer churn per read).
+    private func scheduleKeepalive() {
+        guard let context, let interval = limits.keepaliveInterval else { return }
+        let period = TimeAmount.nanoseconds(Int64(interval.components.seconds) * 1_000_000_000 + interval.components.attoseconds / 1_000_000_000)
+        keepaliveTask = context.eventLoop.assumeIsolated().scheduleTask(in: period) { [weak self] in
+            guard let self, let context = self.context else { return }
+            defer { self.scheduleKeepalive() }
+            if self.readSinceKeepalive || self.awaitingPingAck != nil {
+                self.readSinceKeepalive = false
+                return
+            }
+            self.session?.ping()
+            self.flushNow()
+            let timeout = TimeAmount.nanoseconds(Int64(self.limits.keepaliveTimeout.components.seconds) * 1_000_000_000)
+            self.awaitingPingAck = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+                self?.logger.debug("keepalive PING not acknowledged; closing", metadata: ["peer": "\(self?.peer ?? "")"])
+                self?.context?.close(promise: nil)
+            }
+        }
+    }
+
+    func sessionReceivedPing(ack: Bool) {
+        if ack {
+            awaitingPingAck?.cancel()
+            awaitingPingAck = nil
+            return
+        }
+        let now = NIODeadline.now()
+        let minInterval = TimeAmount.nanoseconds(Int64(limits.minPingIntervalWithoutCalls.components.seconds) * 1_000_000_000)
+        if calls.isEmpty, let last = lastClientPing, now - last < minInterval {
+            pingStrikes += 1
+            if pingStrikes > limits.maxPingStrikes {
+                logger.info("too many pings; sending GOAWAY", metadata: ["peer": "\(peer)"])
+                session?.goAway(errorCode: NGHTTP2_ENHANCE_YOUR_CALM.rawValue, debug: "too_many_pings")
+                flushNow()
+                context?.close(promise: nil)
+            }
+        }
+        lastClientPing = now
+    }
+
+    func sessionReceivedWorkFrame() {
+        pingStrikes = 0
+        lastClientPing = nil
+    }
+
+    func sessionReceivedGoAway(lastStreamID: Int32, errorCode: UInt32) {}
+
+    // MARK: Graceful shutdown
+
+    /// Closes the connection at once (after a graceful shutdown timed out).
+    func closeNow() {
+        context?.close(promise: nil)
+    }
+
+    /// Stops accepting streams; calls in flight finish; the connection closes when they have.
+    func beginGracefulShutdown() {
+        guard !draining else { return }
+        draining = true
+        session?.shutdownNotice()
+        flushNow()
+        // After a round trip's grace, the final GOAWAY with the last stream actually processed.
+        context?.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [weak self] in
+            guard let self else { return }
+            self.session?.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
+            self.flushNow()
+            self.closeIfDone()
+        }
+    }
+
+    // MARK: Streams
+
+    func sessionReceivedHeaders(_ headers: [HTTP2Header], streamID: Int32, endStream: Bool) {
+        if let call = calls[streamID] {
+            // Trailers from a client end its requests.
+            if endStream { finishRequests(call) }
+            return
+        }
+        guard !draining else {
+            session?.reset(streamID: streamID, errorCode: NGHTTP2_REFUSED_STREAM.rawValue)
+            return
+        }
+        var method = "", path = "", contentType = "", te = "", timeout: String?, encoding: String?, accept = ""
+        for h in headers {
+            switch h.name {
+            case ":method": method = h.value
+            case ":path": path = h.value
+            case "content-type": contentType = h.value
+            case "te": te = h.value
+            case "grpc-timeout": timeout = h.value
+            case "grpc-encoding": encoding = h.value
+            case "grpc-accept-encoding": accept = h.value
+            default: break
+            }
+        }
+        guard contentType.hasPrefix("application/grpc") else {
+            session?.submitHeadersOnly(streamID: streamID, [HTTP2Header(":status", "415"), HTTP2Header("content-type", "text/plain")])
+            scheduleFlush()
+            return
+        }
+        _ = te
+        var earlyError: RPCStatus?
+        if method != "POST" {
+            earlyError = RPCStatus(code: .internal, message: "gRPC requires POST, got \(method)")
+        }
+        var requestEncoding: MessageCompression?
+        if let encoding, encoding != "identity" {
+            if let e = MessageCompression(rawValue: encoding) {
+                requestEncoding = e
+            } else {
+                earlyError = RPCStatus(code: .unimplemented, message: "Message compression \"\(encoding)\" is not supported; use one of \(MessageCompression.acceptHeader)")
+            }
+        }
+        var deadline: ContinuousClock.Instant?
+        if let timeout {
+            if let d = GRPCHeaders.decodeTimeout(timeout) {
+                deadline = .now.advanced(by: d)
+            } else {
+                earlyError = RPCStatus(code: .internal, message: "Malformed grpc-timeout \"\(timeout)\"")
+            }
+        }
+        if let earlyError {
+            sendTrailersOnly(streamID: streamID, status: earlyError, trailers: [:])
+            return
+        }
+        let (requests, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let accepts = Set(accept.split(separator: ",").map { String($0.trimmingSpaces) })
+        let responseContext = ResponseMetadata()
+        let call = Call(streamID: streamID, maxMessageSize: limits.maxReceiveMessageSize, sink: sink,
+                        requestEncoding: requestEncoding, acceptsEncodings: accepts, context: responseContext)
+        calls[streamID] = call
+        if endStream { finishRequests(call) }
+
+        guard let context else { return }
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let credit: @Sendable (Int) -> Void = { n in
+            if loop.inEventLoop { bound.value.messageTaken(streamID: streamID, wireSize: n) } else {
+                loop.execute { bound.value.messageTaken(streamID: streamID, wireSize: n) }
+            }
+        }
+        let stream = ServerStream(
+            path: path, metadata: GRPCHeaders.metadata(from: headers), peer: peer, deadline: deadline,
+            requests: RPCAsyncSequence(CreditingSequence(base: requests, credit: credit)),
+            responses: RPCWriter { part in
+                let future: EventLoopFuture<Void> = loop.inEventLoop
+                    ? bound.value.write(part, streamID: streamID)
+                    : loop.flatSubmit { bound.value.write(part, streamID: streamID) }
+                try await future.get()
+            },
+            responseMetadata: responseContext
+        )
+        let server = self.server
+        call.task = Task(executorPreference: executor) { await server.handle(stream) }
+    }
+
+    func sessionReceivedData(_ bytes: UnsafeRawBufferPointer, streamID: Int32) {
+        guard let call = calls[streamID], !call.ended, !call.requestsFinished else {
+            session?.consume(streamID: streamID, count: bytes.count)
+            return
+        }
+        call.deframer.append(bytes)
+        if call.queued == 0 {
+            session?.consume(streamID: streamID, count: bytes.count)
+        } else {
+            call.deferredCredit += bytes.count
+        }
+        do {
+            while let message = try call.deframer.next() {
+                var body = message.body
+                if message.compressed {
+                    guard let encoding = call.requestEncoding else {
+                        throw RPCError(code: .internal, message: "Compressed message without grpc-encoding")
+                    }
+                    body = try encoding.decompress(body, limit: limits.maxReceiveMessageSize)
+                }
+                call.queued += 1
+                call.sink.yield(body.readBytes(length: body.readableBytes) ?? [])
+            }
+        } catch let error as RPCError {
+            // Fail the call: the handler's request sequence throws, and the status goes out now.
+            call.sink.finish(throwing: error)
+            call.task?.cancel()
+            sendEnd(call, status: error.status, trailers: [:])
+            session?.reset(streamID: streamID, errorCode: NGHTTP2_CANCEL.rawValue)
+        } catch {}
+    }
+
+    func sessionReceivedEndStream(streamID: Int32) {
+        if let call = calls[streamID] { finishRequests(call) }
+    }
+
+    private func finishRequests(_ call: Call) {
+        guard !call.requestsFinished else { return }
+        call.requestsFinished = true
+        if call.deframer.bufferedBytes > 0 {
+            call.sink.finish(throwing: RPCError(code: .internal, message: "Request stream ended in the middle of a message"))
+        } else {
+            call.sink.finish()
+        }
+    }
+
+    func sessionClosedStream(_ streamID: Int32, errorCode: UInt32) {
+        guard let call = calls.removeValue(forKey: streamID) else { return }
+        if !call.ended { abort(call) }
+        for w in call.drainWaiters { w.fail(RPCError(code: .cancelled, message: "The stream was closed")) }
+        call.drainWaiters.removeAll()
+        if draining { closeIfDone() }
+    }
+
+    /// The client went away (RST_STREAM or connection loss): the handler sees cancellation.
+    private func abort(_ call: Call) {
+        call.ended = true
+        call.sink.finish(throwing: CancellationError())
+        call.task?.cancel()
+        for w in call.drainWaiters { w.fail(RPCError(code: .cancelled, message: "The call was cancelled")) }
+        call.drainWaiters.removeAll()
+    }
+
+    /// The handler took a message: give its bytes' window back once nothing else is queued.
+    fileprivate func messageTaken(streamID: Int32, wireSize: Int) {
+        guard let call = calls[streamID] else { return }
+        call.queued = max(0, call.queued - 1)
+        if call.queued == 0, call.deferredCredit > 0 {
+            session?.consume(streamID: streamID, count: call.deferredCredit)
+            call.deferredCredit = 0
+            scheduleFlush()
+        }
+    }
+
+    // MARK: Responses
+
+    private func responseHeaders(_ call: Call, metadata: Metadata) -> [HTTP2Header] {
+        var h = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")]
+        if let c = call.context.compression, call.acceptsEncodings.contains(c) { h.append(HTTP2Header("grpc-encoding", c)) }
+        h.append(HTTP2Header("grpc-accept-encoding", MessageCompression.acceptHeader))
+        h += GRPCHeaders.headers(from: metadata)
+        return h
+    }
+
+    private func statusHeaders(_ status: RPCStatus, trailers: Metadata) -> [HTTP2Header] {
+        var h = [HTTP2Header("grpc-status", String(status.code.rawValue))]
+        if !status.message.isEmpty { h.append(HTTP2Header("grpc-message", GRPCHeaders.percentEncode(status.message))) }
+        h += GRPCHeaders.headers(from: trailers)
+        return h
+    }
+
+    private func startResponse(_ call: Call, metadata: Metadata) {
+        guard !call.responseStarted else { return }
+        call.responseStarted = true
+        session?.submitResponse(streamID: call.streamID, responseHeaders(call, metadata: metadata))
+    }
+
+    private func sendTrailersOnly(streamID: Int32, status: RPCStatus, trailers: Metadata) {
+        let h = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")] + statusHeaders(status, trailers: trailers)
+        session?.submitHeadersOnly(streamID: streamID, h)
+        scheduleFlush()
+    }
+
+    private func sendEnd(_ call: Call, status: RPCStatus, trailers: Metadata) {
+        guard !call.ended else { return }
+        call.ended = true
+        if call.responseStarted {
+            session?.finish(streamID: call.streamID, trailers: statusHeaders(status, trailers: trailers))
+        } else {
+            sendTrailersOnly(streamID: call.streamID, status: status, trailers: trailers)
+        }
+        scheduleFlush()
+    }
+
+    /// Writes one response part for the handler; the future completes when more may be written.
+    fileprivate func write(_ part: ResponsePart, streamID: Int32) -> EventLoopFuture<Void> {
+        guard let context else { return eventLoop.makeFailedFuture(RPCError(code: .unavailable, message: "Connection closed")) }
+        guard let call = calls[streamID], !call.ended else {
+            return context.eventLoop.makeFailedFuture(RPCError(code: .cancelled, message: "The call has ended"))
+        }
+        switch part {
+        case .metadata(let m):
+            startResponse(call, metadata: m)
+        case .message(let bytes):
+            startResponse(call, metadata: [:])
+            let compression = call.context.compression.flatMap { call.acceptsEncodings.contains($0) ? MessageCompression(rawValue: $0) : nil }
+            do {
+                session?.enqueue(try frameMessage(bytes, compression: compression, allocator: context.channel.allocator), streamID: streamID)
+            } catch {
+                return context.eventLoop.makeFailedFuture(error)
+            }
+        case let .end(status, trailers):
+            sendEnd(call, status: status, trailers: trailers)
+            return context.eventLoop.makeSucceededVoidFuture()
+        }
+        scheduleFlush()
+        if let session, session.bufferedBytes(streamID: streamID) > limits.outboundHighWatermark {
+            let p = context.eventLoop.makePromise(of: Void.self)
+            call.drainWaiters.append(p)
+            return p.futureResult
+        }
+        return context.eventLoop.makeSucceededVoidFuture()
+    }
+
+
+    private func outboundDrained(_ streamID: Int32) {
+        guard let call = calls[streamID], !call.drainWaiters.isEmpty else { return }
+        let waiters = call.drainWaiters
+        call.drainWaiters.removeAll()
+        for w in waiters { w.succeed(()) }
+    }
+
+    static func describe(_ a: SocketAddress) -> String {
+        switch a {
+        case .v4: "ipv4:\(a.ipAddress ?? "?"):\(a.port ?? 0)"
+        case .v6: "ipv6:[\(a.ipAddress ?? "?")]:\(a.port ?? 0)"
+        case .unixDomainSocket: "unix:\(a.pathname ?? "")"
+        }
+    }
+}
+
+/// Requests as the handler sees them; taking one gives its flow-control window back.
+struct CreditingSequence: AsyncSequence, Sendable {
+    let base: AsyncThrowingStream<[UInt8], any Error>
+    let credit: @Sendable (Int) -> Void
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
+        let credit: @Sendable (Int) -> Void
+        mutating func next() async throws -> [UInt8]? {
+            guard let m = try await base.next() else { return nil }
+            credit(m.count + 5)
+            return m
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), credit: credit) }
+}
