@@ -77,7 +77,9 @@ let package = Package(
         // Tests.
         .testTarget(name: "ProtoCompilerTests", dependencies: ["ProtoCompiler", "ProtoSwiftEmitter"]),
         .testTarget(name: "WeftProtobufTests", dependencies: ["WeftProtobuf"]),
-        .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen", "TestProtos"]),
+        .target(name: "TestSupport", dependencies: ["WeftRPC", "Gen", "TestProtos"], path: "Tests/TestSupport"),
+        .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen", "TestProtos", "TestSupport"]),
+        .testTarget(name: "WeftHTTP2Tests", dependencies: ["WeftHTTP2", "WeftTLS", "WeftRPC", "Gen", "TestProtos", "TestSupport"]),
         .testTarget(name: "WeftHealthTests", dependencies: ["WeftHealth", "WeftRPC", "Gen"]),
         // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.
         .target(name: "TestProtos", dependencies: ["Gen", "WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),
