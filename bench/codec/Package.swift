@@ -1,7 +1,13 @@
 // swift-tools-version:6.1
 // The codec benchmark: Weft's protobuf runtime against swift-protobuf (and, from bench/run-codec.sh,
 // protobuf-c). A separate package so that swift-protobuf is never a dependency of Weft itself.
+import Foundation
 import PackageDescription
+
+/// SwiftPM names a package dependency by path after its directory (lowercased): `main` for a checkout
+/// at /work/main, `weft` for one at ~/src/weft.
+let weft = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../..").standardized.lastPathComponent.lowercased()
 
 let package = Package(
     name: "codec-bench",
@@ -16,10 +22,10 @@ let package = Package(
         .target(
             name: "WeftBenchProtos",
             dependencies: [
-                .product(name: "WeftProtobuf", package: "main"),
-                .product(name: "Gen", package: "main"),
+                .product(name: "WeftProtobuf", package: weft),
+                .product(name: "Gen", package: weft),
             ],
-            plugins: [.plugin(name: "codegen", package: "main")]
+            plugins: [.plugin(name: "codegen", package: weft)]
         ),
         // swift-protobuf's types for the same file: generated once by protoc-gen-swift and committed
         // (see regenerate.sh), never at build time.
@@ -31,7 +37,7 @@ let package = Package(
             name: "codec-bench",
             dependencies: [
                 "WeftBenchProtos", "SwiftProtobufBenchProtos",
-                .product(name: "WeftProtobuf", package: "main"),
+                .product(name: "WeftProtobuf", package: weft),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

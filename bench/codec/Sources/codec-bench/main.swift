@@ -2,7 +2,7 @@
 // message shapes. Build with `swift build -c release`; run through bench/run-codec.sh.
 //
 //   codec-bench [--smoke] [--only pod|jobrecord|blob] [--impl weft|swift-protobuf]
-//               [--check-c DIR]
+//               [--op encode|decode] [--check-c DIR]
 //
 // Prints one machine-readable line per measurement:
 //   RESULT <impl> <shape> <encode|decode> <median ns/op> <best ns/op> <encoded bytes> <iterations/batch>
@@ -28,6 +28,7 @@ struct Options {
     var smoke = false
     var shapes = Shape.allCases
     var impls = ["weft", "swift-protobuf"]
+    var ops = ["encode", "decode"]
     var checkC: String?
 }
 
@@ -54,6 +55,10 @@ func parseOptions() -> Options {
             let v = value(a)
             guard ["weft", "swift-protobuf"].contains(v) else { fail("unknown implementation \(v)") }
             o.impls = [v]
+        case "--op":
+            let v = value(a)
+            guard ["encode", "decode"].contains(v) else { fail("unknown operation \(v)") }
+            o.ops = [v]
         case "--check-c": o.checkC = value(a)
         default: fail("unknown argument \(a)")
         }
@@ -132,14 +137,18 @@ for shape in options.shapes {
     let size = WeftShapes.bytes(shape).count
     for impl in options.impls {
         let bytes = impl == "weft" ? WeftShapes.bytes(shape) : SwiftProtobufShapes.bytes(shape)
-        let enc = measure(batchTime: batchTime, batches: batches) { n in
-            impl == "weft" ? WeftShapes.encode(shape, n) : SwiftProtobufShapes.encode(shape, n)
+        if options.ops.contains("encode") {
+            let enc = measure(batchTime: batchTime, batches: batches) { n in
+                impl == "weft" ? WeftShapes.encode(shape, n) : SwiftProtobufShapes.encode(shape, n)
+            }
+            print("RESULT \(impl) \(shape) encode \(enc.median) \(enc.best) \(size) \(enc.iterations)")
         }
-        print("RESULT \(impl) \(shape) encode \(enc.median) \(enc.best) \(size) \(enc.iterations)")
-        let dec = measure(batchTime: batchTime, batches: batches) { n in
-            impl == "weft" ? WeftShapes.decode(shape, bytes, n) : SwiftProtobufShapes.decode(shape, bytes, n)
+        if options.ops.contains("decode") {
+            let dec = measure(batchTime: batchTime, batches: batches) { n in
+                impl == "weft" ? WeftShapes.decode(shape, bytes, n) : SwiftProtobufShapes.decode(shape, bytes, n)
+            }
+            print("RESULT \(impl) \(shape) decode \(dec.median) \(dec.best) \(size) \(dec.iterations)")
         }
-        print("RESULT \(impl) \(shape) decode \(dec.median) \(dec.best) \(size) \(dec.iterations)")
     }
 }
 if sink == 42 { print("") }  // Uses the sink.
