@@ -290,7 +290,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
                     body = try e.decompress(body, limit: limits.maxReceiveMessageSize)
                 }
                 stream.queued += 1
-                stream.sink.yield(.message(body.readBytes(length: body.readableBytes) ?? []))
+                stream.sink.yield(.message(body.readBytes(length: body.readableBytes) ?? [], compressed: m.compressed))
             }
         } catch let e as RPCError {
             cancel(streamID: streamID, status: e.status)

@@ -161,8 +161,9 @@ public final class HTTP2ClientTransport: ClientTransport, Sendable {
         }
         let compression = options.compression.flatMap(MessageCompression.init(rawValue:))
         let stream = ClientStream(
-            requests: RPCWriter { bytes in
-                try await loop.flatSubmit { handler.value.send(bytes, streamID: streamID, compression: compression) }.get()
+            requests: RPCWriter { (bytes: [UInt8], write: WriteOptions) in
+                let c = write.compress ? compression : nil
+                try await loop.flatSubmit { handler.value.send(bytes, streamID: streamID, compression: c) }.get()
             },
             finishRequests: { loop.execute { handler.value.finishRequests(streamID: streamID) } },
             responses: RPCAsyncSequence(ClientPartsSequence(base: parts) {

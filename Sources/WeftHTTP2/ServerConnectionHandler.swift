@@ -39,7 +39,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
     final class Call {
         let streamID: Int32
         var deframer: GRPCDeframer
-        let sink: AsyncThrowingStream<[UInt8], any Error>.Continuation
+        let sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation
         let requestEncoding: MessageCompression?
         let acceptsEncodings: Set<String>
         var task: Task<Void, Never>?
@@ -52,8 +52,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         var deferredCredit = 0
         var drainWaiters: [EventLoopPromise<Void>] = []
         let context: ResponseMetadata
+        var responseCompression: MessageCompression?
 
-        init(streamID: Int32, maxMessageSize: Int, sink: AsyncThrowingStream<[UInt8], any Error>.Continuation,
+        init(streamID: Int32, maxMessageSize: Int, sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation,
              requestEncoding: MessageCompression?, acceptsEncodings: Set<String>, context: ResponseMetadata) {
             self.streamID = streamID
             self.deframer = GRPCDeframer(maxMessageSize: maxMessageSize)
@@ -310,7 +311,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             sendTrailersOnly(streamID: streamID, status: earlyError, trailers: [:])
             return
         }
-        let (requests, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let (requests, sink) = AsyncThrowingStream<InboundMessage, any Error>.makeStream()
         let accepts = Set(accept.split(separator: ",").map { String($0.trimmingSpaces) })
         let responseContext = ResponseMetadata()
         let call = Call(streamID: streamID, maxMessageSize: limits.maxReceiveMessageSize, sink: sink,
@@ -328,7 +329,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         }
         let stream = ServerStream(
             path: path, metadata: GRPCHeaders.metadata(from: headers), peer: peer, deadline: deadline,
-            requests: RPCAsyncSequence(CreditingSequence(base: requests, credit: credit)),
+            requests: RPCAsyncSequence(CreditingSequence(base: requests, call: responseContext, credit: credit)),
             responses: RPCWriter { part in
                 let future: EventLoopFuture<Void> = loop.inEventLoop
                     ? bound.value.write(part, streamID: streamID)
@@ -362,7 +363,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
                     body = try encoding.decompress(body, limit: limits.maxReceiveMessageSize)
                 }
                 call.queued += 1
-                call.sink.yield(body.readBytes(length: body.readableBytes) ?? [])
+                call.sink.yield(InboundMessage(bytes: body.readBytes(length: body.readableBytes) ?? [], compressed: message.compressed, wireSize: message.wireSize))
             }
         } catch let error as RPCError {
             // Fail the call: the handler's request sequence throws, and the status goes out now.
@@ -419,7 +420,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
 
     private func responseHeaders(_ call: Call, metadata: Metadata) -> [HTTP2Header] {
         var h = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")]
-        if let c = call.context.compression, call.acceptsEncodings.contains(c) { h.append(HTTP2Header("grpc-encoding", c)) }
+        // The encoding is fixed by the headers: chosen when the response starts.
+        call.responseCompression = call.context.compression.flatMap {
+            call.acceptsEncodings.contains($0) ? MessageCompression(rawValue: $0) : nil
+        }
+        if let c = call.responseCompression { h.append(HTTP2Header("grpc-encoding", c.rawValue)) }
         h.append(HTTP2Header("grpc-accept-encoding", MessageCompression.acceptHeader))
         h += GRPCHeaders.headers(from: metadata)
         return h
@@ -464,9 +469,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         switch part {
         case .metadata(let m):
             startResponse(call, metadata: m)
-        case .message(let bytes):
+        case let .message(bytes, compressible):
             startResponse(call, metadata: [:])
-            let compression = call.context.compression.flatMap { call.acceptsEncodings.contains($0) ? MessageCompression(rawValue: $0) : nil }
+            let compression = compressible ? call.responseCompression : nil
             do {
                 session?.enqueue(try frameMessage(bytes, compression: compression, allocator: context.channel.allocator), streamID: streamID)
             } catch {
@@ -502,20 +507,31 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
     }
 }
 
-/// Requests as the handler sees them; taking one gives its flow-control window back.
+/// A request message as received.
+struct InboundMessage: Sendable {
+    var bytes: [UInt8]
+    var compressed: Bool
+    var wireSize: Int
+}
+
+/// Requests as the handler sees them; taking one gives its flow-control window back and records
+/// whether it arrived compressed.
 struct CreditingSequence: AsyncSequence, Sendable {
-    let base: AsyncThrowingStream<[UInt8], any Error>
+    let base: AsyncThrowingStream<InboundMessage, any Error>
+    let call: ResponseMetadata
     let credit: @Sendable (Int) -> Void
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
+        var base: AsyncThrowingStream<InboundMessage, any Error>.AsyncIterator
+        let call: ResponseMetadata
         let credit: @Sendable (Int) -> Void
         mutating func next() async throws -> [UInt8]? {
             guard let m = try await base.next() else { return nil }
-            credit(m.count + 5)
-            return m
+            call.requestCompressed = m.compressed
+            credit(m.wireSize)
+            return m.bytes
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), credit: credit) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), call: call, credit: credit) }
 }

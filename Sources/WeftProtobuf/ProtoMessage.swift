@@ -66,7 +66,7 @@ extension ProtoMessage {
     public func serializedData() -> Data {
         var w = ProtoWriter()
         _encode(to: &w)
-        return w.withBytes { Data($0) }
+        return w.takeData()
     }
 
     /// Number of bytes of the binary encoding.

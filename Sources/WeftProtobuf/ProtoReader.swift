@@ -147,14 +147,37 @@ public struct ProtoReader: ~Copyable {
     }
 
     /// Reads a UTF-8 string, validating it.
+    ///
+    /// ASCII, the common case, is checked eight bytes at a time and then decoded without a second
+    /// validation pass; only other text goes through the full UTF-8 validator (the generic
+    /// `String(validating:)` costs far more than the check itself).
     @inlinable
     public mutating func readString() throws(ProtoDecodingError) -> String {
         let raw = try readLengthDelimited()
         if raw.isEmpty { return "" }
-        guard let s = String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
+        let bytes = raw.assumingMemoryBound(to: UInt8.self)
+        if Self.isASCII(raw) { return String(decoding: bytes, as: UTF8.self) }
+        guard let s = String(validating: bytes, as: UTF8.self) else {
             throw ProtoDecodingError(.invalidUTF8)
         }
         return s
+    }
+
+    /// Whether every byte is below 0x80.
+    @inlinable @inline(__always)
+    static func isASCII(_ raw: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        let n = raw.count
+        var acc: UInt64 = 0
+        while i + 8 <= n {
+            acc |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < n {
+            acc |= UInt64(raw[i])
+            i += 1
+        }
+        return acc & 0x8080_8080_8080_8080 == 0
     }
 
     /// Reads a bytes field.

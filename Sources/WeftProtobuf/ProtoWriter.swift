@@ -189,6 +189,20 @@ public struct ProtoWriter: ~Copyable {
         try body(UnsafeRawBufferPointer(start: base + start, count: count))
     }
 
+    /// Hands the written bytes over as `Data` without copying them: the `Data` takes ownership of
+    /// the writer's buffer.
+    public consuming func takeData() -> Data {
+        let base = self.base
+        let start = self.start
+        let count = self.capacity - start
+        discard self
+        if count == 0 {
+            base.deallocate()
+            return Data()
+        }
+        return Data(bytesNoCopy: base + start, count: count, deallocator: .custom { _, _ in base.deallocate() })
+    }
+
     /// The written bytes as an array.
     @inlinable
     public func bytes() -> [UInt8] {

@@ -90,7 +90,7 @@ public struct ServerContext: Sendable {
 
 /// Initial and trailing metadata a handler sets on its response.
 public final class ResponseMetadata: Sendable {
-    private let state = Mutex<(initial: Metadata, trailing: Metadata, compression: String?)>(([:], [:], nil))
+    private let state = Mutex<(initial: Metadata, trailing: Metadata, compression: String?, requestCompressed: Bool)>(([:], [:], nil, false))
 
     /// Creates empty response metadata.
     public init() {}
@@ -113,28 +113,54 @@ public final class ResponseMetadata: Sendable {
         get { state.withLock { $0.compression } }
         set { state.withLock { $0.compression = newValue } }
     }
+
+    /// Whether the request message the handler took last arrived compressed (set by transports).
+    public var requestCompressed: Bool {
+        get { state.withLock { $0.requestCompressed } }
+        set { state.withLock { $0.requestCompressed = newValue } }
+    }
+}
+
+/// Per-message write options.
+public struct WriteOptions: Sendable, Hashable {
+    /// Whether this message may be compressed (when the call uses compression). gRPC's
+    /// `WriteOptions::set_no_compression` is `compress = false`.
+    public var compress: Bool
+
+    /// Creates options.
+    public init(compress: Bool = true) { self.compress = compress }
+
+    /// Compress when the call does.
+    public static let defaults = WriteOptions()
 }
 
 /// Writes messages of one stream. A transport applies backpressure by suspending `write`.
 public struct RPCWriter<Element: Sendable>: Sendable {
-    private let writeBody: @Sendable (Element) async throws -> Void
+    private let writeBody: @Sendable (Element, WriteOptions) async throws -> Void
 
-    /// Creates a writer from a closure.
-    public init(_ write: @escaping @Sendable (Element) async throws -> Void) {
+    /// Creates a writer from a closure that honours per-message options.
+    public init(_ write: @escaping @Sendable (Element, WriteOptions) async throws -> Void) {
         writeBody = write
     }
 
+    /// Creates a writer from a closure without per-message options.
+    public init(_ write: @escaping @Sendable (Element) async throws -> Void) {
+        writeBody = { e, _ in try await write(e) }
+    }
+
     /// Writes one message; suspends while the peer is not reading.
-    public func write(_ element: Element) async throws { try await writeBody(element) }
+    public func write(_ element: Element, options: WriteOptions = .defaults) async throws {
+        try await writeBody(element, options)
+    }
 
     /// Writes every element of a sequence.
     public func write(contentsOf elements: some Sequence<Element>) async throws {
-        for e in elements { try await writeBody(e) }
+        for e in elements { try await writeBody(e, .defaults) }
     }
 
     /// A writer that converts elements with `transform` before writing them here.
     public func map<T: Sendable>(_ transform: @escaping @Sendable (T) throws -> Element) -> RPCWriter<T> {
-        RPCWriter<T> { try await self.write(try transform($0)) }
+        RPCWriter<T> { (e: T, o: WriteOptions) in try await self.write(try transform(e), options: o) }
     }
 }
 

@@ -20,6 +20,8 @@ public struct ClientResponse<Message: Sendable>: Sendable {
     public var initialMetadata: Metadata
     /// Trailing metadata.
     public var trailingMetadata: Metadata
+    /// Whether the response message arrived compressed.
+    public var messageCompressed: Bool = false
 }
 
 /// Response messages of a streaming call; throws ``RPCError`` if the call ends with an error status.
@@ -31,6 +33,8 @@ public struct ClientResponseStream<Message: ProtoMessage>: AsyncSequence, Sendab
     public var initialMetadata: Metadata { state.value.initial }
     /// Trailing metadata (available once iteration has ended).
     public var trailingMetadata: Metadata { state.value.trailing }
+    /// Whether the message returned last arrived compressed.
+    public var lastMessageCompressed: Bool { state.value.lastCompressed }
 
     /// The iterator.
     public struct AsyncIterator: AsyncIteratorProtocol {
@@ -50,7 +54,8 @@ public struct ClientResponseStream<Message: ProtoMessage>: AsyncSequence, Sendab
                 switch part {
                 case .metadata(let m):
                     state.withLock { $0.initial = m }
-                case .message(let bytes):
+                case let .message(bytes, compressed):
+                    state.withLock { $0.lastCompressed = compressed }
                     do {
                         return try Message(serializedBytes: bytes)
                     } catch {
@@ -74,9 +79,10 @@ public struct ClientResponseStream<Message: ProtoMessage>: AsyncSequence, Sendab
 
 /// Shared mutable record of metadata seen while iterating.
 final class ResponseState: Sendable {
-    let storage = Mutex<(initial: Metadata, trailing: Metadata)>(([:], [:]))
-    var value: (initial: Metadata, trailing: Metadata) { storage.withLock { $0 } }
-    func withLock(_ body: (inout (initial: Metadata, trailing: Metadata)) -> Void) { storage.withLock { body(&$0) } }
+    typealias Value = (initial: Metadata, trailing: Metadata, lastCompressed: Bool)
+    let storage = Mutex<Value>(([:], [:], false))
+    var value: Value { storage.withLock { $0 } }
+    func withLock(_ body: (inout Value) -> Void) { storage.withLock { body(&$0) } }
 }
 
 /// What generated clients call: typed calls of the four kinds over any ``ClientTransport``.
@@ -188,9 +194,11 @@ public struct RPCClient: Sendable {
         guard let message = try await it.next() else {
             throw RPCError(code: .internal, message: "Protocol error: the server sent no response message")
         }
+        let compressed = stream.lastMessageCompressed
         guard try await it.next() == nil else {
             throw RPCError(code: .internal, message: "Protocol error: the server sent more than one response message")
         }
-        return ClientResponse(message: message, initialMetadata: stream.initialMetadata, trailingMetadata: stream.trailingMetadata)
+        return ClientResponse(message: message, initialMetadata: stream.initialMetadata, trailingMetadata: stream.trailingMetadata,
+                              messageCompressed: compressed)
     }
 }

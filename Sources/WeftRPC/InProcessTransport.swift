@@ -26,8 +26,15 @@ public struct InProcessTransport: ClientTransport {
             deadline: deadline,
             requests: RPCAsyncSequence(requests),
             responses: RPCWriter { part in
-                responseSink.yield(part)
-                if case .end = part { responseSink.finish() }
+                switch part {
+                case .message(let bytes, _):
+                    responseSink.yield(.message(bytes, compressed: false))  // nothing is compressed in process
+                case .end:
+                    responseSink.yield(part)
+                    responseSink.finish()
+                case .metadata:
+                    responseSink.yield(part)
+                }
             }
         )
         let server = self.server

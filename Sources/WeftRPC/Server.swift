@@ -142,13 +142,13 @@ public struct RPCServer: Sendable {
             response: stream.responseMetadata)
         let headersSent = Mutex(false)
         let responses = stream.responses
-        let messageWriter = RPCWriter<[UInt8]> { bytes in
+        let messageWriter = RPCWriter<[UInt8]> { (bytes: [UInt8], options: WriteOptions) in
             let first = headersSent.withLock { sent in
                 defer { sent = true }
                 return !sent
             }
             if first { try await responses.write(.metadata(context.response.initial)) }
-            try await responses.write(.message(bytes))
+            try await responses.write(.message(bytes, compressed: options.compress))
         }
         let chain = interceptors
         let handler = route.handler

@@ -3,8 +3,9 @@
 public enum ResponsePart: Sendable {
     /// Initial response metadata (HTTP/2 response headers).
     case metadata(Metadata)
-    /// One serialized message.
-    case message([UInt8])
+    /// One serialized message; `compressed` says whether it was sent compressed (server side: whether
+    /// it may be compressed, from ``WriteOptions``).
+    case message([UInt8], compressed: Bool)
     /// The status and trailing metadata; always last.
     case end(RPCStatus, Metadata)
 }

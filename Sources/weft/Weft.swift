@@ -9,13 +9,15 @@ struct Weft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weft",
         abstract: "Weft: federated infrastructure for scientific digital twins.",
-        subcommands: [Up.self, Demo.self, Proto.self]
+        subcommands: [Up.self, Demo.self, Proto.self, InteropServer.self, InteropClient.self]
     )
 
     /// Parses and runs, mapping ArgumentParser's usage errors to exit status 2.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            // `--flag=` with nothing after `=` means "not set" (interop harnesses pass such flags).
+            let arguments = CommandLine.arguments.dropFirst().filter { !($0.hasPrefix("--") && $0.hasSuffix("=")) }
+            var command = try parseAsRoot(Array(arguments))
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {
