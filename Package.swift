@@ -65,12 +65,13 @@ let package = Package(
         // Service implementations.
         .target(name: "WeftHealth", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Health"),
         .target(name: "WeftInterop", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Interop"),
+        .target(name: "WeftReflection", dependencies: ["Gen", "WeftRPC", "WeftProtobuf"], path: "Sources/Servers/Reflection"),
         .target(name: "WeftInteropClient", dependencies: ["Gen", "WeftRPC"], path: "Sources/Clients/Interop"),
 
         .executableTarget(
             name: "weft",
             dependencies: [
-                "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient",
+                "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient", "WeftReflection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -89,7 +89,8 @@ public enum SwiftEmitter {
             w.line("    dependencies: [\(file.dependencies.map(Naming.stringLiteral).joined(separator: ", "))],")
             w.line("    services: [\(services.map(Naming.stringLiteral).joined(separator: ", "))],")
             w.line("    messageTypes: [\(types.map { "\($0).self" }.joined(separator: ", "))],")
-            w.line("    serializedDescriptor: serializedDescriptor")
+            w.line("    serializedDescriptor: serializedDescriptor,")
+            w.line("    symbols: [\(symbols(of: file).map(Naming.stringLiteral).joined(separator: ", "))]")
             w.line(")")
             w.line("/// The file's serialized `google.protobuf.FileDescriptorProto` (no source info).")
             var lines: [String] = []
@@ -102,6 +103,25 @@ public enum SwiftEmitter {
             for l in lines { w.line("    " + l + ",") }
             w.line("]")
         }
+    }
+
+    /// Every fully qualified name `file` declares.
+    static func symbols(of file: FileDescriptor) -> [String] {
+        let prefix = file.package.map { $0 + "." } ?? ""
+        var out: [String] = []
+        func message(_ m: MessageDescriptor, _ scope: String) {
+            let name = scope + m.name
+            out.append(name)
+            for n in m.nestedTypes where !n.isMapEntry { message(n, name + ".") }
+            for e in m.enumTypes { out.append(name + "." + e.name) }
+        }
+        for m in file.messageTypes { message(m, prefix) }
+        for e in file.enumTypes { out.append(prefix + e.name) }
+        for s in file.services {
+            out.append(prefix + s.name)
+            for m in s.methods { out.append(prefix + s.name + "." + m.name) }
+        }
+        return out
     }
 
     /// The namespace holding a file's ``ProtoFileInfo``: `grpc/health/v1/health.proto` →

@@ -169,9 +169,14 @@ public struct ProtoFileInfo: Sendable {
     public let messageTypes: [any ProtoMessage.Type]
     /// Its serialized `google.protobuf.FileDescriptorProto` (without source info).
     public let serializedDescriptor: [UInt8]
+    /// Fully qualified names of everything it declares: messages, enums, services and methods
+    /// (`pkg.Service.Method`), for reflection's "file containing symbol".
+    public let symbols: [String]
 
     /// Creates file info (generated code calls this).
-    public init(name: String, dependencies: [String], services: [String], messageTypes: [any ProtoMessage.Type], serializedDescriptor: [UInt8]) {
+    public init(name: String, dependencies: [String], services: [String], messageTypes: [any ProtoMessage.Type],
+                serializedDescriptor: [UInt8], symbols: [String] = []) {
+        self.symbols = symbols
         self.name = name
         self.dependencies = dependencies
         self.services = services

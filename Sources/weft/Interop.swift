@@ -4,6 +4,9 @@ import Logging
 import WeftHTTP2
 import WeftInterop
 import WeftInteropClient
+import Gen
+import WeftHealth
+import WeftReflection
 import WeftRPC
 import WeftTLS
 
@@ -24,7 +27,8 @@ struct InteropServer: AsyncParsableCommand {
             guard let certFile, let keyFile else { throw ValidationError("--use_tls=true needs --tls_cert_file and --tls_key_file") }
             tls = TLSConfiguration(certificateChainFile: certFile, privateKeyFile: keyFile)
         }
-        let rpc = RPCServer(services: [InteropTestService()])
+        let reflection = ReflectionService(files: GenFiles.files, services: [Grpc_Testing_TestService.serviceName, Grpc_Health_V1_Health.serviceName])
+        let rpc = RPCServer(services: [InteropTestService(), HealthService(), reflection, reflection.v1alpha])
         let server = try await HTTP2Server.start(serving: rpc, configuration: .init(target: .tcp(host: host, port: port), tls: tls))
         FileHandle.standardError.write(Data("interop-server: listening on \(host):\(server.port ?? port)\(useTLS ? " (TLS)" : "")\n".utf8))
         await Up.waitForTermination()

@@ -5,6 +5,7 @@ import Gen
 import Logging
 import WeftHealth
 import WeftHTTP2
+import WeftReflection
 import WeftRPC
 import WeftTLS
 
@@ -35,7 +36,9 @@ struct Up: AsyncParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let health = HealthService()
-        let rpc = RPCServer(services: [health])
+        let hosted = [Grpc_Health_V1_Health.serviceName]
+        let reflection = ReflectionService(files: GenFiles.files, services: hosted)
+        let rpc = RPCServer(services: [health, reflection, reflection.v1alpha])
         let server: HTTP2Server
         do {
             server = try await HTTP2Server.start(serving: rpc, configuration: .init(target: target, tls: tls))
