@@ -82,7 +82,10 @@ let package = Package(
         .testTarget(name: "WeftProtobufTests", dependencies: ["WeftProtobuf"]),
         .target(name: "TestSupport", dependencies: ["WeftRPC", "Gen", "TestProtos"], path: "Tests/TestSupport"),
         .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen", "TestProtos", "TestSupport"]),
-        .testTarget(name: "WeftHTTP2Tests", dependencies: ["WeftHTTP2", "WeftTLS", "WeftRPC", "Gen", "TestProtos", "TestSupport"]),
+        .testTarget(name: "WeftHTTP2Tests", dependencies: [
+            "WeftHTTP2", "WeftTLS", "WeftRPC", "Gen", "TestProtos", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "WeftHealthTests", dependencies: ["WeftHealth", "WeftRPC", "Gen"]),
         // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.
         .target(name: "TestProtos", dependencies: ["Gen", "WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),

@@ -51,6 +51,10 @@ final class HTTP2Session {
     private(set) var session: OpaquePointer?
     weak var delegate: HTTP2SessionDelegate?
     private var pendingHeaders: [Int32: [HTTP2Header]] = [:]
+    private var pendingHeaderSize: [Int32: Int] = [:]
+    private var oversizedHeaderStreams = Set<Int32>()
+    /// Frames received so far (any type); a connection that never sends one is dropped.
+    private(set) var framesReceived = 0
     private var outbound: [Int32: Outbound] = [:]
     /// Called when a stream's buffered outbound bytes fall to zero (the writer may continue).
     var onOutboundDrained: ((Int32) -> Void)?
@@ -251,27 +255,37 @@ final class HTTP2Session {
 
     fileprivate func beginHeaders(_ streamID: Int32) -> Int32 {
         pendingHeaders[streamID] = []
+        pendingHeaderSize[streamID] = 0
         return 0
     }
 
     fileprivate func header(_ streamID: Int32, _ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Int32 {
-        var list = pendingHeaders[streamID, default: []]
-        let size = list.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 } + name.count + value.count + 32
+        // RFC 7541 size: name + value + 32 per field. Past the limit the block is dropped (the
+        // delegate gets an empty list and `headerListTooLarge`), decoding continues so HPACK stays in sync.
+        let size = pendingHeaderSize[streamID, default: 0] + name.count + value.count + 32
+        pendingHeaderSize[streamID] = size
         if size > maxHeaderListSize {
             pendingHeaders[streamID] = nil
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue  // resets just this stream
+            oversizedHeaderStreams.insert(streamID)
+            return 0
         }
-        list.append(HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
-        pendingHeaders[streamID] = list
+        pendingHeaders[streamID]?.append(HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         return 0
+    }
+
+    /// Whether the header block just received for `streamID` exceeded the limit (cleared when read).
+    func takeHeaderListTooLarge(_ streamID: Int32) -> Bool {
+        oversizedHeaderStreams.remove(streamID) != nil
     }
 
     fileprivate func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let hd = frame.pointee.hd
+        framesReceived += 1
         let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch UInt32(hd.type) {
         case NGHTTP2_HEADERS.rawValue:
             delegate?.sessionReceivedWorkFrame()
+            pendingHeaderSize[hd.stream_id] = nil
             let headers = pendingHeaders.removeValue(forKey: hd.stream_id) ?? []
             delegate?.sessionReceivedHeaders(headers, streamID: hd.stream_id, endStream: endStream)
         case NGHTTP2_DATA.rawValue:
@@ -295,6 +309,8 @@ final class HTTP2Session {
     fileprivate func streamClosed(_ streamID: Int32, _ errorCode: UInt32) -> Int32 {
         outbound[streamID] = nil
         pendingHeaders[streamID] = nil
+        pendingHeaderSize[streamID] = nil
+        oversizedHeaderStreams.remove(streamID)
         delegate?.sessionClosedStream(streamID, errorCode: errorCode)
         return 0
     }

@@ -25,14 +25,17 @@ public struct HTTP2ServerLimits: Sendable {
     public var minPingIntervalWithoutCalls: Duration = .seconds(300)
     /// Strikes after which the connection gets GOAWAY ENHANCE_YOUR_CALM.
     public var maxPingStrikes = 2
+    /// Time a new connection has to send the HTTP/2 preface.
+    public var handshakeTimeout: Duration = .seconds(20)
 
     /// gRPC's defaults.
     public init() {}
 }
 
 /// One server connection: an nghttp2 session driven by the channel, one ``RPCServer`` call per stream.
-final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate {
+final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// A request being served.
@@ -81,6 +84,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
     private var readSinceKeepalive = false
     private var awaitingPingAck: Scheduled<Void>?
     private var draining = false
+    /// A read the pipeline asked for while the socket could not take our output.
+    private var readHeld = false
+    private var lastWrite: EventLoopFuture<Void>?
+    private var handshakeTimer: Scheduled<Void>?
 
     let eventLoop: any EventLoop
 
@@ -119,6 +126,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         connectionTracker?.add(self, loop: context.eventLoop)
         if context.channel.isActive { flushNow() }
         scheduleKeepalive()
+        // A peer that never completes the HTTP/2 preface is dropped.
+        let handshake = TimeAmount.nanoseconds(Int64(limits.handshakeTimeout.components.seconds) * 1_000_000_000)
+        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: handshake) { [weak self] in
+            guard let self, (self.session?.framesReceived ?? 0) == 0 else { return }
+            self.logger.debug("no HTTP/2 preface in time; closing", metadata: ["peer": "\(self.peer)"])
+            self.context?.close(promise: nil)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -132,8 +146,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             try session?.receive(bytes)
         } catch {
             logger.debug("HTTP/2 protocol error; closing", metadata: ["peer": "\(peer)", "error": "\(error)"])
-            flushNow()
-            context.close(promise: nil)
+            session?.goAway(errorCode: NGHTTP2_PROTOCOL_ERROR.rawValue, debug: "protocol error")
+            flushNow(force: true)
+            closeAfterWrites()
             return
         }
         readSinceKeepalive = true
@@ -146,6 +161,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
 
     func channelInactive(context: ChannelHandlerContext) {
         keepaliveTask?.cancel()
+        handshakeTimer?.cancel()
         awaitingPingAck?.cancel()
         for call in calls.values { abort(call) }
         calls.removeAll()
@@ -161,13 +177,42 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
 
     // MARK: Output
 
-    private func flushNow() {
+    /// Writes what nghttp2 has queued. While the socket cannot take more, output stays in nghttp2
+    /// (and reads are held, see ``read(context:)``), so a peer that does not read cannot make the
+    /// server buffer without bound.
+    private func flushNow(force: Bool = false) {
         flushScheduled = false
         guard let context, let session else { return }
+        guard force || context.channel.isWritable else { return }
         var out = context.channel.allocator.buffer(capacity: 0)
         let ok = session.drainOutput(into: &out)
-        if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
-        if !ok { context.close(promise: nil) }
+        if out.readableBytes > 0 { lastWrite = context.writeAndFlush(wrapOutboundOut(out)) }
+        if !ok { closeAfterWrites() }
+    }
+
+    /// Closes once everything written so far has reached the socket.
+    private func closeAfterWrites() {
+        guard let context else { return }
+        if let lastWrite {
+            lastWrite.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable { context.read() } else { readHeld = true }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            flushNow()
+            if readHeld {
+                readHeld = false
+                context.read()
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     private func scheduleFlush() {
@@ -177,9 +222,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
     }
 
     private func closeIfDone() {
-        guard let context, let session else { return }
+        guard let session else { return }
         if !session.isActive || (draining && calls.isEmpty && session.openStreams == 0) {
-            context.close(promise: nil)
+            closeAfterWrites()
         }
     }
 
@@ -268,6 +313,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             session?.reset(streamID: streamID, errorCode: NGHTTP2_REFUSED_STREAM.rawValue)
             return
         }
+        if session?.takeHeaderListTooLarge(streamID) == true {
+            sendTrailersOnly(streamID: streamID, status: RPCStatus(
+                code: .resourceExhausted, message: "Request header list larger than \(limits.maxHeaderListSize) bytes"), trailers: [:])
+            return
+        }
         var method = "", path = "", contentType = "", te = "", timeout: String?, encoding: String?, accept = ""
         for h in headers {
             switch h.name {
@@ -289,14 +339,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         _ = te
         var earlyError: RPCStatus?
         if method != "POST" {
-            earlyError = RPCStatus(code: .internal, message: "gRPC requires POST, got \(method)")
+            earlyError = RPCStatus(code: .internal, message: "gRPC requires POST, got \(method.prefix(16))")
         }
         var requestEncoding: MessageCompression?
         if let encoding, encoding != "identity" {
             if let e = MessageCompression(rawValue: encoding) {
                 requestEncoding = e
             } else {
-                earlyError = RPCStatus(code: .unimplemented, message: "Message compression \"\(encoding)\" is not supported; use one of \(MessageCompression.acceptHeader)")
+                earlyError = RPCStatus(code: .unimplemented, message: "Message compression \"\(encoding.prefix(32))\" is not supported; use one of \(MessageCompression.acceptHeader)")
             }
         }
         var deadline: ContinuousClock.Instant?
@@ -304,7 +354,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             if let d = GRPCHeaders.decodeTimeout(timeout) {
                 deadline = .now.advanced(by: d)
             } else {
-                earlyError = RPCStatus(code: .internal, message: "Malformed grpc-timeout \"\(timeout)\"")
+                earlyError = RPCStatus(code: .internal, message: "Malformed grpc-timeout \"\(timeout.prefix(32))\"")
             }
         }
         if let earlyError {
@@ -367,10 +417,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             }
         } catch let error as RPCError {
             // Fail the call: the handler's request sequence throws, and the status goes out now.
+            // The status goes out now; the rest of the request is consumed and dropped (a reset
+            // here would make nghttp2 drop the queued trailers).
             call.sink.finish(throwing: error)
             call.task?.cancel()
             sendEnd(call, status: error.status, trailers: [:])
-            session?.reset(streamID: streamID, errorCode: NGHTTP2_CANCEL.rawValue)
         } catch {}
     }
 
@@ -393,7 +444,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         if !call.ended { abort(call) }
         for w in call.drainWaiters { w.fail(RPCError(code: .cancelled, message: "The stream was closed")) }
         call.drainWaiters.removeAll()
-        if draining { closeIfDone() }
+        // Not inline: this runs inside drainOutput, before the stream's last frames are written.
+        if draining { scheduleFlush() }
     }
 
     /// The client went away (RST_STREAM or connection loss): the handler sees cancellation.

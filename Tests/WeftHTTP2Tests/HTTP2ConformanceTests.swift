@@ -5,7 +5,7 @@ import Foundation
 import Testing
 import TestProtos
 import TestSupport
-import WeftHTTP2
+@testable import WeftHTTP2
 import WeftRPC
 import WeftTLS
 

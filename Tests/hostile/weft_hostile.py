@@ -595,6 +595,11 @@ def _oversized_header_block(server: WeftServer, extra: list[tuple[str, str]]) ->
     s1 = [f.describe() for f in rd.frames if f.stream_id == 1]
     out["stream1"] = ", ".join(s1) or "nothing"
     try:
+        blocks1 = decode_headers(dec, rd.frames, 1)
+        out["stream1_grpc_status"] = dict(blocks1[-1]).get("grpc-status", "none") if blocks1 else "none"
+    except Exception as e:  # noqa: BLE001 - reported, not raised
+        out["stream1_grpc_status"] = f"undecodable: {e}"
+    try:
         blocks3 = decode_headers(dec, rd.frames, 3)
         trailers = dict(blocks3[-1]) if blocks3 else {}
         out["stream3_grpc_status"] = trailers.get("grpc-status", "none")
@@ -673,8 +678,10 @@ def attack_oversized(server: WeftServer) -> Result:
     r.metrics["1000_headers"] = many
     r.metrics["5MiB_message"] = msg
     for name, o in (("one_20k_header", one), ("1000_headers", many)):
-        refused = "RST_STREAM" in o["stream1"] or o["goaway"] != "none" or o["closed"] or "431" in o["stream1"]
-        r.expect(refused, f"{name}: stream 1 neither reset nor connection closed ({o['stream1']})")
+        # gRPC's answer is a trailers-only RESOURCE_EXHAUSTED (8); a reset, 431 or close also refuses it.
+        refused = (o.get("stream1_grpc_status") == "8" or "RST_STREAM" in o["stream1"] or o["goaway"] != "none"
+                   or o["closed"] or "431" in o["stream1"])
+        r.expect(refused, f"{name}: stream 1 was not refused ({o['stream1']}, grpc-status {o.get('stream1_grpc_status')})")
         r.expect(o["closed"] or o["stream3_grpc_status"] == "0",
                  f"{name}: the next request on the same connection failed (grpc-status {o['stream3_grpc_status']})")
     r.expect(msg["grpc_status"] == "8", f"5 MiB message: grpc-status {msg['grpc_status']}, expected 8 (RESOURCE_EXHAUSTED)")

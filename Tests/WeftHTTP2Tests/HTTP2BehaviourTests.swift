@@ -1,0 +1,210 @@
+// What only the HTTP/2 transport does: header encodings, message size limits, flow control that
+// holds a fast writer back, graceful shutdown, reconnecting.
+
+import Foundation
+import Gen
+import NIOCore
+import Synchronization
+import Testing
+import TestProtos
+import TestSupport
+import WeftRPC
+@testable import WeftHTTP2
+
+struct GRPCHeaderTests {
+    @Test func timeouts() {
+        #expect(GRPCHeaders.encodeTimeout(.milliseconds(1)) == "1000000n")
+        #expect(GRPCHeaders.encodeTimeout(.seconds(3)) == "3000000u")
+        #expect(GRPCHeaders.encodeTimeout(.seconds(3600 * 24 * 365)).count <= 9)
+        #expect(GRPCHeaders.decodeTimeout("1m") == .milliseconds(1))
+        #expect(GRPCHeaders.decodeTimeout("2H") == .seconds(7200))
+        #expect(GRPCHeaders.decodeTimeout("123456789S") == nil)  // more than 8 digits
+        #expect(GRPCHeaders.decodeTimeout("5x") == nil)
+        #expect(GRPCHeaders.decodeTimeout("S") == nil)
+    }
+
+    @Test func percentEncoding() {
+        let s = "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n 100%"
+        let e = GRPCHeaders.percentEncode(s)
+        #expect(e.allSatisfy { $0.isASCII && $0 != "\n" })
+        #expect(e.contains("%25"))
+        #expect(GRPCHeaders.percentDecode(e) == s)
+        #expect(GRPCHeaders.percentDecode("bad %zz and %4") == "bad %zz and %4")
+    }
+
+    @Test func binaryMetadata() {
+        var m = Metadata()
+        m.addBinary([0, 0xAB, 0xFF], forKey: "x-bin")
+        m.addString("v", forKey: "x-text")
+        m.addString("drop", forKey: "content-type")
+        let h = GRPCHeaders.headers(from: m)
+        #expect(h == [HTTP2Header("x-bin", "AKv/"), HTTP2Header("x-text", "v")])
+        let back = GRPCHeaders.metadata(from: h + [HTTP2Header("x-bin", "AQ==, Ag")])
+        #expect(back[binaryValues: "x-bin"] == [[0, 0xAB, 0xFF], [1], [2]])
+    }
+
+    @Test func gzipRoundTripAndBombLimit() throws {
+        var input = ByteBuffer()
+        input.writeBytes([UInt8](repeating: 7, count: 1 << 20))
+        let z = try MessageCompression.gzip.compress(input)
+        #expect(z.readableBytes < 10_000)
+        #expect(try MessageCompression.gzip.decompress(z, limit: 1 << 20) == input)
+        #expect(throws: RPCError.self) { try MessageCompression.gzip.decompress(z, limit: 1000) }
+    }
+}
+
+/// Streams 64 KiB messages as fast as the transport lets it, counting them.
+final class FloodService: Weft_Testing_Kinds.ServiceProtocol {
+    let written = Mutex(0)
+    func unary(request: Weft_Testing_Nested, context: ServerContext) async throws -> Weft_Testing_Nested {
+        var r = Weft_Testing_Nested()
+        r.b = String(repeating: "x", count: Int(request.a))
+        return r
+    }
+    func serverStream(request: Weft_Testing_Nested, responses: RPCWriter<Weft_Testing_Nested>, context: ServerContext) async throws {
+        var m = Weft_Testing_Nested()
+        m.b = String(repeating: "y", count: 64 * 1024)
+        for _ in 0..<Int(request.a) {
+            try await responses.write(m)
+            written.withLock { $0 += 1 }
+        }
+    }
+    func clientStream(requests: RPCAsyncSequence<Weft_Testing_Nested>, context: ServerContext) async throws -> Weft_Testing_Nested {
+        var n: Int32 = 0
+        for try await r in requests {
+            n += Int32(r.b.utf8.count)
+            if r.a == 1 { try await Task.sleep(for: .seconds(30)) }  // a consumer that stops reading
+        }
+        var out = Weft_Testing_Nested()
+        out.a = n
+        return out
+    }
+    func bidi(requests: RPCAsyncSequence<Weft_Testing_Nested>, responses: RPCWriter<Weft_Testing_Nested>, context: ServerContext) async throws {}
+}
+
+struct HTTP2BehaviourTests {
+    func nested(_ a: Int32, _ b: String = "") -> Weft_Testing_Nested {
+        var n = Weft_Testing_Nested()
+        n.a = a
+        n.b = b
+        return n
+    }
+
+    @Test func messageSizeLimitsBothWays() async throws {
+        let (_, transport) = try await serve(RPCServer(services: [FloodService()]))
+        let client = Weft_Testing_Kinds.Client(transport: transport)
+        // A 5 MiB request is refused by the server's 4 MiB limit.
+        do {
+            _ = try await client.unary(nested(1, String(repeating: "z", count: 5 << 20)))
+            Issue.record("5 MiB request accepted")
+        } catch let e as RPCError {
+            #expect(e.code == .resourceExhausted)
+        }
+        // A 5 MiB response is refused by the client's limit.
+        do {
+            _ = try await client.unary(nested(5 << 20))
+            Issue.record("5 MiB response accepted")
+        } catch let e as RPCError {
+            #expect(e.code == .resourceExhausted)
+        }
+        // The connection still works.
+        #expect(try await client.unary(nested(3)).b == "xxx")
+    }
+
+    @Test func aClientThatDoesNotReadHoldsTheServerBack() async throws {
+        let flood = FloodService()
+        let (_, transport) = try await serve(RPCServer(services: [flood]))
+        let client = Weft_Testing_Kinds.Client(transport: transport)
+        try await client.serverStream(nested(10_000)) { stream in
+            var it = stream.makeAsyncIterator()
+            _ = try await it.next()
+            try await Task.sleep(for: .seconds(1))
+            // 10,000 × 64 KiB = 640 MiB if nothing held the server back; the windows (1 MiB stream,
+            // 8 MiB connection) and the 256 KiB outbound watermark allow a few dozen messages.
+            let n = flood.written.withLock { $0 }
+            #expect(n < 60, "server wrote \(n) messages to a client that read one")
+        }
+    }
+
+    @Test func aServerThatDoesNotReadHoldsTheClientBack() async throws {
+        let (_, transport) = try await serve(RPCServer(services: [FloodService()]))
+        let client = Weft_Testing_Kinds.Client(transport: transport)
+        let sent = Box(0)
+        let call = Task {
+            try await client.clientStream(options: CallOptions(timeout: .seconds(3))) { w in
+                try await w.write(self.nested(1, "first"))  // the handler stops reading after this one
+                let big = self.nested(0, String(repeating: "q", count: 64 * 1024))
+                for _ in 0..<10_000 {
+                    try await w.write(big)
+                    sent.withLock { $0 += 1 }
+                }
+            }
+        }
+        try await Task.sleep(for: .seconds(1))
+        let n = sent.withLock { $0 }
+        #expect(n < 60, "client sent \(n) messages to a server that stopped reading")
+        call.cancel()
+        _ = await call.result
+    }
+
+    @Test func gracefulShutdownLetsCallsFinish() async throws {
+        let kinds = KindsService()
+        let (server, transport) = try await serve(RPCServer(services: [kinds]))
+        let client = Weft_Testing_Kinds.Client(transport: transport)
+        // A streaming call in flight keeps going through the shutdown.
+        try await client.bidi(requests: { w in
+            try await w.write(nested(1))
+            try await Task.sleep(for: .milliseconds(300))
+            try await w.write(nested(2))
+        }, responses: { stream in
+            var it = stream.makeAsyncIterator()
+            let first = try await it.next()
+            #expect(first?.b == "echo:1")
+            let shutdown = Task { await server.shutDownGracefully(timeout: .seconds(5)) }
+            let second = try await it.next()
+            #expect(second?.b == "echo:2")
+            let end = try await it.next()
+            #expect(end == nil)
+            await shutdown.value
+        })
+        #expect(server.connectionCount == 0)
+        // New calls find no server.
+        do {
+            _ = try await client.unary(nested(1))
+            Issue.record("call after shutdown succeeded")
+        } catch let e as RPCError {
+            #expect(e.code == .unavailable)
+        }
+    }
+
+    @Test func reconnectsAfterTheServerComesBack() async throws {
+        // Find a free port, then connect to it with nothing listening.
+        let probe = try await HTTP2Server.start(serving: RPCServer(services: []), configuration: .init(target: .tcp(host: "127.0.0.1", port: 0)))
+        let port = try #require(probe.port)
+        await probe.shutDownGracefully(timeout: .seconds(1))
+        let transport = try HTTP2ClientTransport(target: .tcp(host: "127.0.0.1", port: port))
+        let client = Weft_Testing_Kinds.Client(transport: transport)
+        let start = ContinuousClock.now
+        do {
+            _ = try await client.unary(nested(1))
+            Issue.record("call without a server succeeded")
+        } catch let e as RPCError {
+            #expect(e.code == .unavailable)
+        }
+        #expect(ContinuousClock.now - start < .seconds(5), "failing fast")
+        let server = try await HTTP2Server.start(serving: RPCServer(services: [KindsService()]), configuration: .init(target: .tcp(host: "127.0.0.1", port: port)))
+        defer { Task { await server.shutDownGracefully(timeout: .seconds(1)) } }
+        // Within the first backoff (about a second) the transport connects again.
+        #expect(await eventually { (try? await client.unary(nested(1)))?.a == 2 })
+    }
+}
+
+/// Polls an async condition for up to ten seconds.
+func eventually(_ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return await condition()
+}
