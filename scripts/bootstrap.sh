@@ -24,7 +24,5 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import grpc, grpc_tools, pytest' 2>/dev/null; then
-  echo "bootstrap: installing Python test peers (Tests/python/requirements.txt)"
-  python3 -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
-fi
+# pip does nothing (quickly) when the pinned versions are already there.
+python3 -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
