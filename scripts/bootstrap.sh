@@ -25,4 +25,4 @@ if ((${#missing[@]})); then
 fi
 
 # pip does nothing (quickly) when the pinned versions are already there.
-python3 -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r Tests/python/requirements.txt
