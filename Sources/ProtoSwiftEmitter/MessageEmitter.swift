@@ -162,6 +162,9 @@ struct MessageEmitter {
                 switch f.storage {
                 case .implicit:
                     w.line("if \(CodecSnippets.isNonDefault(f, name)) { \(CodecSnippets.writeValue(f, name)); w.writeRawTag(\(f.tag)) }")
+                case .optional where f.isMessage:
+                    // Encoded in place through the optional: no copy of the nested message.
+                    w.line("if self._\(f.swiftName) != nil { let m = w.count; self._\(f.swiftName)?._encode(to: &w); w.writeLength(since: m); w.writeRawTag(\(f.tag)) }")
                 case .optional:
                     w.line("if let v = self._\(f.swiftName) { \(CodecSnippets.writeValue(f, "v")); w.writeRawTag(\(f.tag)) }")
                 case .boxed:
@@ -215,7 +218,7 @@ struct MessageEmitter {
             w.line("case \(f.tag): \(name) = \(CodecSnippets.readValue(f))")
         case .optional:
             if f.isMessage {
-                w.line("case \(f.tag): var m = self._\(f.swiftName) ?? \(f.swiftType)(); try r.readMessage(into: &m); self._\(f.swiftName) = m")
+                w.line("case \(f.tag): try r.readMessage(into: &self._\(f.swiftName))")
             } else {
                 w.line("case \(f.tag): self._\(f.swiftName) = \(CodecSnippets.readValue(f))")
             }

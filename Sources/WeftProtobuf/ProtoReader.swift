@@ -201,6 +201,15 @@ public struct ProtoReader: ~Copyable {
         end = savedEnd
     }
 
+    /// Reads an embedded message into an optional field, merging into the value already there. The
+    /// value is moved out and back, so decoding never copies it.
+    @inlinable
+    public mutating func readMessage<M: ProtoMessage>(into field: inout M?) throws(ProtoDecodingError) {
+        var m = field.take() ?? M()
+        try readMessage(into: &m)
+        field = m
+    }
+
     /// Reads an embedded message.
     @inlinable
     public mutating func readMessage<M: ProtoMessage>(_: M.Type = M.self) throws(ProtoDecodingError) -> M {
