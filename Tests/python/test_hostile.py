@@ -72,3 +72,14 @@ def test_half_open_connections(server):
 
 def test_idle_connections(server):
     run(wh.attack_idle_connections, server)
+
+
+def test_never_reading_client_of_a_1gib_stream():
+    """A 1 GiB StreamingOutputCall with 2 GiB windows granted and the socket never read: the
+    server's peak RSS stays within a few MiB of idle."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
+    import never_read_stream
+    result = never_read_stream.run(seconds=6)
+    print("\n1 GiB never-read stream:", result)
+    assert result["server_alive"]
+    assert result["growth_mib"] < 64, result
