@@ -8,6 +8,7 @@ Run the whole set with a table: `python3 Tests/hostile/run_all.py`.
 """
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,16 @@ def test_never_reading_client_of_a_1gib_stream():
     print("\n1 GiB never-read stream:", result)
     assert result["server_alive"]
     assert result["growth_mib"] < 64, result
+
+
+def test_ping_strikes_end_in_goaway(server):
+    """PINGs with no call in between, faster than the server allows: GOAWAY ENHANCE_YOUR_CALM."""
+    s = wh.h2_open(server)
+    rd = wh.FrameReader(s)
+    for i in range(6):
+        wh.send_quietly(s, wh.frame(wh.PING, 0, 0, bytes([i]) * 8))
+        time.sleep(0.05)
+    assert rd.until(lambda f: f.type == wh.GOAWAY, 3.0), rd.summary()
+    _, code = rd.goaway()
+    assert code == "ENHANCE_YOUR_CALM", rd.summary()
+    assert server.alive()
