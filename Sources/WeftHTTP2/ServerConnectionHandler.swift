@@ -56,6 +56,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         var drainWaiters: [EventLoopPromise<Void>] = []
         let context: ResponseMetadata
         var responseCompression: MessageCompression?
+        /// Set until the call starts.
+        var start: StartInfo?
+        /// Requests of a single-request call, collected before it starts; nil for streaming calls.
+        var buffered: [InboundMessage]?
 
         init(streamID: Int32, maxMessageSize: Int, sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation,
              requestEncoding: MessageCompression?, acceptsEncodings: Set<String>, context: ResponseMetadata) {
@@ -88,6 +92,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     private var readHeld = false
     private var lastWrite: EventLoopFuture<Void>?
     private var handshakeTimer: Scheduled<Void>?
+    /// Calls to start once the current `mem_recv` has returned (never from inside nghttp2).
+    private var readyToStart: [Call] = []
 
     let eventLoop: any EventLoop
 
@@ -151,6 +157,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             closeAfterWrites()
             return
         }
+        startReadyCalls()
         readSinceKeepalive = true
     }
 
@@ -366,30 +373,71 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         let responseContext = ResponseMetadata()
         let call = Call(streamID: streamID, maxMessageSize: limits.maxReceiveMessageSize, sink: sink,
                         requestEncoding: requestEncoding, acceptsEncodings: accepts, context: responseContext)
+        // Unary and server-streaming calls take exactly one request: it is collected before the
+        // handler starts, which then reads it from an array instead of a stream.
+        if let kind = server.router.kind(ofPath: path), kind == .unary || kind == .serverStreaming {
+            call.buffered = []
+        }
+        call.start = StartInfo(path: path, metadata: GRPCHeaders.metadata(from: headers), deadline: deadline, requests: requests)
         calls[streamID] = call
+        if call.buffered == nil { readyToStart.append(call) }
         if endStream { finishRequests(call) }
+    }
 
-        guard let context else { return }
+    /// What a call needs to start once its request (or, when streaming, its headers) arrived.
+    struct StartInfo {
+        var path: String
+        var metadata: Metadata
+        var deadline: ContinuousClock.Instant?
+        var requests: AsyncThrowingStream<InboundMessage, any Error>
+    }
+
+    /// Starts the calls that became ready during the last `mem_recv`. Each runs with
+    /// `Task.immediate` on this loop's executor: the handler runs right here until it first
+    /// suspends, so a unary call can be answered within the read cycle that brought it.
+    private func startReadyCalls() {
+        guard !readyToStart.isEmpty, let context else { return }
+        let ready = readyToStart
+        readyToStart.removeAll()
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        let credit: @Sendable (Int) -> Void = { n in
-            if loop.inEventLoop { bound.value.messageTaken(streamID: streamID, wireSize: n) } else {
-                loop.execute { bound.value.messageTaken(streamID: streamID, wireSize: n) }
+        for call in ready {
+            guard let start = call.start, !call.ended else { continue }
+            call.start = nil
+            let streamID = call.streamID
+            let responseContext = call.context
+            let requests: RPCAsyncSequence<[UInt8]>
+            if let buffered = call.buffered {
+                requests = RPCAsyncSequence(BufferedRequests(messages: buffered, call: responseContext))
+                call.buffered = []
+            } else {
+                let credit: @Sendable (Int) -> Void = { n in
+                    if loop.inEventLoop { bound.value.messageTaken(streamID: streamID, wireSize: n) } else {
+                        loop.execute { bound.value.messageTaken(streamID: streamID, wireSize: n) }
+                    }
+                }
+                requests = RPCAsyncSequence(CreditingSequence(base: start.requests, call: responseContext, credit: credit))
             }
+            let stream = ServerStream(
+                path: start.path, metadata: start.metadata, peer: peer, deadline: start.deadline,
+                requests: requests,
+                responses: RPCWriter { part in
+                    if loop.inEventLoop {
+                        // On the loop (the usual case): write now; wait only when the peer is slow.
+                        if let wait = try bound.value.write(part, streamID: streamID) { try await wait.get() }
+                    } else {
+                        try await loop.flatSubmit {
+                            do { return try bound.value.write(part, streamID: streamID) ?? loop.makeSucceededVoidFuture() } catch {
+                                return loop.makeFailedFuture(error)
+                            }
+                        }.get()
+                    }
+                },
+                responseMetadata: responseContext
+            )
+            let server = self.server
+            call.task = Task.immediate(executorPreference: executor) { await server.handle(stream) }
         }
-        let stream = ServerStream(
-            path: path, metadata: GRPCHeaders.metadata(from: headers), peer: peer, deadline: deadline,
-            requests: RPCAsyncSequence(CreditingSequence(base: requests, call: responseContext, credit: credit)),
-            responses: RPCWriter { part in
-                let future: EventLoopFuture<Void> = loop.inEventLoop
-                    ? bound.value.write(part, streamID: streamID)
-                    : loop.flatSubmit { bound.value.write(part, streamID: streamID) }
-                try await future.get()
-            },
-            responseMetadata: responseContext
-        )
-        let server = self.server
-        call.task = Task(executorPreference: executor) { await server.handle(stream) }
     }
 
     func sessionReceivedData(_ bytes: UnsafeRawBufferPointer, streamID: Int32) {
@@ -398,7 +446,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             return
         }
         call.deframer.append(bytes)
-        if call.queued == 0 {
+        if call.queued == 0 || call.buffered != nil {
             session?.consume(streamID: streamID, count: bytes.count)
         } else {
             call.deferredCredit += bytes.count
@@ -412,8 +460,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
                     }
                     body = try encoding.decompress(body, limit: limits.maxReceiveMessageSize)
                 }
-                call.queued += 1
-                call.sink.yield(InboundMessage(bytes: body.readBytes(length: body.readableBytes) ?? [], compressed: message.compressed, wireSize: message.wireSize))
+                let inbound = InboundMessage(bytes: body.readBytes(length: body.readableBytes) ?? [], compressed: message.compressed, wireSize: message.wireSize)
+                if call.buffered != nil {
+                    guard call.buffered?.isEmpty == true else {
+                        throw RPCError(code: .internal, message: "Protocol error: more than one request message for a call that takes one")
+                    }
+                    call.buffered?.append(inbound)
+                } else {
+                    call.queued += 1
+                    call.sink.yield(inbound)
+                }
             }
         } catch let error as RPCError {
             // Fail the call: the handler's request sequence throws, and the status goes out now.
@@ -432,6 +488,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     private func finishRequests(_ call: Call) {
         guard !call.requestsFinished else { return }
         call.requestsFinished = true
+        if call.buffered != nil, call.start != nil, !call.ended { readyToStart.append(call) }
         if call.deframer.bufferedBytes > 0 {
             call.sink.finish(throwing: RPCError(code: .internal, message: "Request stream ended in the middle of a message"))
         } else {
@@ -512,11 +569,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         scheduleFlush()
     }
 
-    /// Writes one response part for the handler; the future completes when more may be written.
-    fileprivate func write(_ part: ResponsePart, streamID: Int32) -> EventLoopFuture<Void> {
-        guard let context else { return eventLoop.makeFailedFuture(RPCError(code: .unavailable, message: "Connection closed")) }
+    /// Writes one response part for the handler. Returns a future to wait for when the peer is
+    /// behind (outbound bytes above the watermark), nil when the handler may go on at once.
+    fileprivate func write(_ part: ResponsePart, streamID: Int32) throws -> EventLoopFuture<Void>? {
+        guard let context else { throw RPCError(code: .unavailable, message: "Connection closed") }
         guard let call = calls[streamID], !call.ended else {
-            return context.eventLoop.makeFailedFuture(RPCError(code: .cancelled, message: "The call has ended"))
+            throw RPCError(code: .cancelled, message: "The call has ended")
         }
         switch part {
         case .metadata(let m):
@@ -524,14 +582,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         case let .message(bytes, compressible):
             startResponse(call, metadata: [:])
             let compression = compressible ? call.responseCompression : nil
-            do {
-                session?.enqueue(try frameMessage(bytes, compression: compression, allocator: context.channel.allocator), streamID: streamID)
-            } catch {
-                return context.eventLoop.makeFailedFuture(error)
-            }
+            session?.enqueue(try frameMessage(bytes, compression: compression, allocator: context.channel.allocator), streamID: streamID)
         case let .end(status, trailers):
             sendEnd(call, status: status, trailers: trailers)
-            return context.eventLoop.makeSucceededVoidFuture()
+            return nil
         }
         scheduleFlush()
         if let session, session.bufferedBytes(streamID: streamID) > limits.outboundHighWatermark {
@@ -539,9 +593,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             call.drainWaiters.append(p)
             return p.futureResult
         }
-        return context.eventLoop.makeSucceededVoidFuture()
+        return nil
     }
-
 
     private func outboundDrained(_ streamID: Int32) {
         guard let call = calls[streamID], !call.drainWaiters.isEmpty else { return }
@@ -586,4 +639,24 @@ struct CreditingSequence: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), call: call, credit: credit) }
+}
+
+/// The requests of a single-request call, collected before it started.
+struct BufferedRequests: AsyncSequence, Sendable {
+    let messages: [InboundMessage]
+    let call: ResponseMetadata
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var index = 0
+        let messages: [InboundMessage]
+        let call: ResponseMetadata
+        mutating func next() async throws -> [UInt8]? {
+            guard index < messages.count else { return nil }
+            defer { index += 1 }
+            call.requestCompressed = messages[index].compressed
+            return messages[index].bytes
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(messages: messages, call: call) }
 }

@@ -33,6 +33,9 @@ public struct RPCRouter: Sendable {
     /// The methods registered, by path.
     public var methods: [MethodDescriptor] { routes.values.map(\.descriptor).sorted { $0.path < $1.path } }
 
+    /// The streaming shape of the method at `path`, or nil if none is registered.
+    public func kind(ofPath path: String) -> MethodKind? { routes[path]?.descriptor.kind }
+
     /// The distinct service names registered.
     public var serviceNames: [String] { Array(Set(routes.values.map(\.descriptor.service))).sorted() }
 

@@ -22,6 +22,7 @@ struct InteropServer: AsyncParsableCommand {
     @Option(name: .customLong("tls_key_file"), help: "Server private key (PEM).") var keyFile: String?
 
     func run() async throws {
+        ProcessTuning.forServer()
         var tls: TLSConfiguration?
         if useTLS {
             guard let certFile, let keyFile else { throw ValidationError("--use_tls=true needs --tls_cert_file and --tls_key_file") }

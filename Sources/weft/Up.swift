@@ -27,6 +27,7 @@ struct Up: AsyncParsableCommand {
             h.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
             return h
         }
+        ProcessTuning.forServer()
         let target = try Self.parseTarget(listen)
         var tls: TLSConfiguration?
         if tlsCert != nil || tlsKey != nil {
