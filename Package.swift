@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMalloc"),
 
         // The protobuf toolchain: parser and descriptors, the Swift emitter, the protoc-style CLI, the plugin.
         .target(name: "ProtoCompiler", exclude: ["README.md"]),
@@ -71,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "weft",
             dependencies: [
-                "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient", "WeftReflection",
+                "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient", "WeftReflection", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,5 +1,5 @@
-#if canImport(Glibc)
-import Glibc
+#if canImport(CMalloc)
+import CMalloc
 #endif
 
 /// Process-wide settings for long-running servers.
@@ -8,7 +8,7 @@ enum ProcessTuning {
     /// glibc's defaults trim the heap top and unmap large blocks eagerly, so a busy server pays page
     /// faults for memory it frees and takes again each request (measured: ~12% of unary CPU).
     static func forServer() {
-        #if canImport(Glibc)
+        #if canImport(CMalloc)
         _ = mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024)
         _ = mallopt(M_TOP_PAD, 16 * 1024 * 1024)
         _ = mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024)
