@@ -233,12 +233,15 @@ struct MessageEmitter {
                     w.line("while r.hasMore { \(name).append(\(CodecSnippets.readValue(f))) }")
                     w.line("r.popLimit(saved)")
                 }
+            } else if f.isMessage && f.tag < 16384 {
+                w.line("case \(f.tag): if \(name).isEmpty { \(name).reserveCapacity(r.countConsecutive(tag: \(f.tag))) }; \(name).append(\(CodecSnippets.readValue(f)))")
             } else {
                 w.line("case \(f.tag): \(name).append(\(CodecSnippets.readValue(f)))")
             }
         case let .map(k, v):
             w.line("case \(f.tag):")
             w.indented { w in
+                if f.tag < 16384 { w.line("if \(name).isEmpty { \(name).reserveCapacity(r.countConsecutive(tag: \(f.tag))) }") }
                 w.line("let saved = try r.pushLimit()")
                 w.line("var k: \(k.swiftType) = \(k.zeroValue(table))")
                 w.line("var v: \(v.swiftType) = \(v.zeroValue(table))")

@@ -218,6 +218,40 @@ public struct ProtoReader: ~Copyable {
         return m
     }
 
+    /// Counts the length-delimited values of `tag` that follow one another from here (the reader is
+    /// positioned after the first one's tag), so that a map or array can reserve its capacity once
+    /// instead of growing 1, 2, 4, 8…. Reads nothing: malformed bytes just end the count.
+    @inlinable
+    public func countConsecutive(tag: UInt32) -> Int {
+        var q = p
+        var n = 0
+        while true {
+            // The length of this value.
+            var len: UInt64 = 0
+            var shift: UInt64 = 0
+            while q < end, shift < 64 {
+                let b = q.load(as: UInt8.self)
+                q += 1
+                len |= UInt64(b & 0x7F) << shift
+                if b < 0x80 { break }
+                shift += 7
+            }
+            guard len <= UInt64(end - q) else { return n }
+            q += Int(len)
+            n += 1
+            // The next tag must be the same (tags below 2^14 take one or two bytes).
+            guard q < end else { return n }
+            let b0 = q.load(as: UInt8.self)
+            if tag < 0x80 {
+                guard UInt32(b0) == tag else { return n }
+                q += 1
+            } else {
+                guard q + 1 < end, UInt32(b0 & 0x7F) | UInt32(q.load(fromByteOffset: 1, as: UInt8.self)) << 7 == tag, b0 >= 0x80 else { return n }
+                q += 2
+            }
+        }
+    }
+
     /// Reads a length prefix and limits reading to that many bytes; returns the previous limit for
     /// ``popLimit(_:)``. Used for packed fields and map entries.
     @inlinable @inline(__always)
