@@ -10,6 +10,10 @@ let package = Package(
         .library(name: "WeftProtobuf", targets: ["WeftProtobuf"]),
         .library(name: "WeftRPC", targets: ["WeftRPC"]),
         .library(name: "Gen", targets: ["Gen"]),
+        .library(name: "WeftHTTP2", targets: ["WeftHTTP2"]),
+        .library(name: "WeftTLS", targets: ["WeftTLS"]),
+        .library(name: "WeftHealth", targets: ["WeftHealth"]),
+        .library(name: "WeftReflection", targets: ["WeftReflection"]),
         .plugin(name: "codegen", targets: ["codegen"]),
     ],
     dependencies: [
