@@ -32,7 +32,7 @@ struct Weft: AsyncParsableCommand {
                 exit(withError: error)
             }
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(code == .validationFailure ? 2 : code.rawValue == 64 ? 2 : 1)
+            Foundation.exit(code == .validationFailure ? 2 : 1)
         }
     }
 }
