@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import WeftHTTP2
 import WeftInterop
 import WeftInteropClient
@@ -20,6 +22,7 @@ struct InteropServer: AsyncParsableCommand {
     @Option(name: .customLong("use_tls"), help: "Serve TLS (true|false).") var useTLS = false
     @Option(name: .customLong("tls_cert_file"), help: "Server certificate chain (PEM).") var certFile: String?
     @Option(name: .customLong("tls_key_file"), help: "Server private key (PEM).") var keyFile: String?
+    @Option(name: .customLong("threads"), help: "Event-loop threads (default: one per core).") var threads: Int?
 
     func run() async throws {
         ProcessTuning.forServer()
@@ -30,7 +33,8 @@ struct InteropServer: AsyncParsableCommand {
         }
         let reflection = ReflectionService(files: GenFiles.files, services: [Grpc_Testing_TestService.serviceName, Grpc_Health_V1_Health.serviceName])
         let rpc = RPCServer(services: [InteropTestService(), HealthService(), reflection, reflection.v1alpha])
-        let server = try await HTTP2Server.start(serving: rpc, configuration: .init(target: .tcp(host: host, port: port), tls: tls))
+        let group: any EventLoopGroup = threads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) } ?? MultiThreadedEventLoopGroup.singleton
+        let server = try await HTTP2Server.start(serving: rpc, configuration: .init(target: .tcp(host: host, port: port), tls: tls), group: group)
         FileHandle.standardError.write(Data("interop-server: listening on \(host):\(server.port ?? port)\(useTLS ? " (TLS)" : "")\n".utf8))
         await Up.waitForTermination()
         await server.shutDownGracefully(timeout: .seconds(2))
