@@ -40,6 +40,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
     private(set) var isUsable = true
     /// Called (on the loop) when the connection can take no more calls.
     var onUnusable: (() -> Void)?
+    /// Why this side closed the connection, reported to the calls it ends.
+    private var closeReason: String?
 
     let eventLoop: any EventLoop
 
@@ -81,6 +83,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             try session?.receive(unwrapInboundIn(data))
         } catch {
             logger.debug("HTTP/2 protocol error from server; closing", metadata: ["error": "\(error)"])
+            closeReason = closeReason ?? "HTTP/2 protocol error from the server: \(error)"
             flushNow()
             context.close(promise: nil)
         }
@@ -92,7 +95,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
 
     func channelInactive(context: ChannelHandlerContext) {
         markUnusable()
-        for (_, s) in streams { end(s, RPCStatus(code: .unavailable, message: "The connection to \(authority) closed")) }
+        let message = closeReason.map { "The connection to \(authority) closed: \($0)" } ?? "The connection to \(authority) closed"
+        for (_, s) in streams { end(s, RPCStatus(code: .unavailable, message: message)) }
         streams.removeAll()
         session = nil
         context.fireChannelInactive()
@@ -100,6 +104,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("connection error", metadata: ["error": "\(error)"])
+        closeReason = closeReason ?? "\(error)"
         context.close(promise: nil)
     }
 
@@ -115,7 +120,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         var out = context.channel.allocator.buffer(capacity: 0)
         let ok = session.drainOutput(into: &out)
         if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
-        if !ok { context.close(promise: nil) }
+        if !ok {
+            closeReason = closeReason ?? "HTTP/2 session error"
+            context.close(promise: nil)
+        }
     }
 
     private func scheduleFlush() {
