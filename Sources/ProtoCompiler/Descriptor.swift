@@ -311,8 +311,13 @@ public struct SourceCodeInfo: Sendable, Hashable {
     /// Creates source info.
     public init(locations: [Location] = []) { self.locations = locations }
 
-    /// The leading comment recorded for exactly `path`, if any.
-    public func leadingComments(for path: [Int32]) -> String? {
-        locations.first(where: { $0.path == path })?.leadingComments
+    /// Leading comments by location path (the first location of a path wins, as protoc lists
+    /// them). Build it once per file: looking paths up one by one is a scan of every location.
+    public func leadingCommentsByPath() -> [[Int32]: String] {
+        var index: [[Int32]: String] = [:]
+        for l in locations {
+            if let c = l.leadingComments, index[l.path] == nil { index[l.path] = c }
+        }
+        return index
     }
 }

@@ -6,8 +6,8 @@ struct EnumEmitter {
     let enumDescriptor: EnumDescriptor
     let swiftName: String
     let path: [Int32]
-    let file: FileDescriptor
     let access: String
+    let comments: [[Int32]: String]
 
     var localName: String { String(swiftName.split(separator: ".").last ?? "") }
 
@@ -31,7 +31,7 @@ struct EnumEmitter {
         return (primary, aliases)
     }
 
-    func comment(_ p: [Int32]) -> String? { file.sourceCodeInfo?.leadingComments(for: p) }
+    func comment(_ p: [Int32]) -> String? { comments[p] }
 
     func emit(_ w: inout CodeWriter) {
         let (primary, aliases) = cases

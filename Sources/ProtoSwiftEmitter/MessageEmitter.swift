@@ -9,8 +9,22 @@ struct MessageEmitter {
     let file: FileDescriptor
     let table: TypeTable
     let access: String
+    let comments: [[Int32]: String]
+    /// The fields' models, built once.
+    let fields: [FieldModel]
 
-    var fields: [FieldModel] { FieldModel.models(for: message, fullName: fullName, path: path, file: file, table: table) }
+    init(message: MessageDescriptor, fullName: String, swiftName: String, path: [Int32], file: FileDescriptor,
+         table: TypeTable, access: String, comments: [[Int32]: String]) {
+        self.message = message
+        self.fullName = fullName
+        self.swiftName = swiftName
+        self.path = path
+        self.file = file
+        self.table = table
+        self.access = access
+        self.comments = comments
+        self.fields = FieldModel.models(for: message, fullName: fullName, path: path, file: file, table: table)
+    }
     var protoFullName: String { String(fullName.dropFirst()) }
     /// Swift's name for the type inside its own declaration.
     var localName: String { String(swiftName.split(separator: ".").last ?? "") }
@@ -26,7 +40,7 @@ struct MessageEmitter {
         }
     }
 
-    func comment(_ p: [Int32]) -> String? { file.sourceCodeInfo?.leadingComments(for: p) }
+    func comment(_ p: [Int32]) -> String? { comments[p] }
 
     // MARK: - Declaration
 
@@ -58,7 +72,7 @@ struct MessageEmitter {
             // Nested types.
             for (i, e) in message.enumTypes.enumerated() {
                 w.line()
-                EnumEmitter(enumDescriptor: e, swiftName: swiftName + "." + e.name, path: path + [4, Int32(i)], file: file, access: access)
+                EnumEmitter(enumDescriptor: e, swiftName: swiftName + "." + e.name, path: path + [4, Int32(i)], access: access, comments: comments)
                     .emit(&w)
             }
             for (i, n) in message.nestedTypes.enumerated() where !n.isMapEntry {
@@ -70,7 +84,7 @@ struct MessageEmitter {
 
     func nested(_ n: MessageDescriptor, index: Int) -> MessageEmitter {
         MessageEmitter(message: n, fullName: fullName + "." + n.name, swiftName: swiftName + "." + n.name,
-                       path: path + [3, Int32(index)], file: file, table: table, access: access)
+                       path: path + [3, Int32(index)], file: file, table: table, access: access, comments: comments)
     }
 
     func emitProperty(_ f: FieldModel, _ w: inout CodeWriter) {
@@ -147,7 +161,7 @@ struct MessageEmitter {
             nested(n, index: i).emitCodecs(&w)
         }
         for (i, e) in message.enumTypes.enumerated() {
-            EnumEmitter(enumDescriptor: e, swiftName: swiftName + "." + e.name, path: path + [4, Int32(i)], file: file, access: access)
+            EnumEmitter(enumDescriptor: e, swiftName: swiftName + "." + e.name, path: path + [4, Int32(i)], access: access, comments: comments)
                 .emitExtension(&w)
         }
     }

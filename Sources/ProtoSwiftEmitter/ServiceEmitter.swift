@@ -8,6 +8,7 @@ struct ServiceEmitter {
     let file: FileDescriptor
     let table: TypeTable
     let access: String
+    let comments: [[Int32]: String]
 
     var fullName: String { (file.package.map { $0 + "." } ?? "") + service.name }
     var swiftName: String { Naming.packagePrefix(file.package) + service.name }
@@ -35,7 +36,7 @@ struct ServiceEmitter {
         }
     }
 
-    func comment(_ p: [Int32]) -> String? { file.sourceCodeInfo?.leadingComments(for: p) }
+    func comment(_ p: [Int32]) -> String? { comments[p] }
 
     func emit(_ w: inout CodeWriter) {
         let ms = methods

@@ -45,14 +45,15 @@ public enum SwiftEmitter {
 
         let prefix = Naming.packagePrefix(file.package)
         let scope = file.package.map { "." + $0 } ?? ""
+        let comments = file.sourceCodeInfo?.leadingCommentsByPath() ?? [:]
         var messageEmitters: [MessageEmitter] = []
         for (i, m) in file.messageTypes.enumerated() {
             messageEmitters.append(MessageEmitter(
                 message: m, fullName: scope + "." + m.name, swiftName: prefix + m.name,
-                path: [4, Int32(i)], file: file, table: table, access: access))
+                path: [4, Int32(i)], file: file, table: table, access: access, comments: comments))
         }
         for (i, e) in file.enumTypes.enumerated() {
-            let em = EnumEmitter(enumDescriptor: e, swiftName: prefix + e.name, path: [5, Int32(i)], file: file, access: access)
+            let em = EnumEmitter(enumDescriptor: e, swiftName: prefix + e.name, path: [5, Int32(i)], access: access, comments: comments)
             w.line()
             em.emit(&w)
             em.emitExtension(&w)
@@ -63,7 +64,7 @@ public enum SwiftEmitter {
             m.emitCodecs(&w)
         }
         for (i, s) in file.services.enumerated() {
-            ServiceEmitter(service: s, index: i, file: file, table: table, access: access).emit(&w)
+            ServiceEmitter(service: s, index: i, file: file, table: table, access: access, comments: comments).emit(&w)
         }
         emitFileInfo(file, table: table, serializedDescriptor: serializedDescriptor, access: access, &w)
         return w.text

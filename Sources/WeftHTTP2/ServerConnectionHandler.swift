@@ -325,13 +325,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
                 code: .resourceExhausted, message: "Request header list larger than \(limits.maxHeaderListSize) bytes"), trailers: [:])
             return
         }
-        var method = "", path = "", contentType = "", te = "", timeout: String?, encoding: String?, accept = ""
+        var method = "", path = "", contentType = "", timeout: String?, encoding: String?, accept = ""
         for h in headers {
             switch h.name {
             case ":method": method = h.value
             case ":path": path = h.value
             case "content-type": contentType = h.value
-            case "te": te = h.value
             case "grpc-timeout": timeout = h.value
             case "grpc-encoding": encoding = h.value
             case "grpc-accept-encoding": accept = h.value
@@ -343,7 +342,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             scheduleFlush()
             return
         }
-        _ = te
         var earlyError: RPCStatus?
         if method != "POST" {
             earlyError = RPCStatus(code: .internal, message: "gRPC requires POST, got \(method.prefix(16))")
