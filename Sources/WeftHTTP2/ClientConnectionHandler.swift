@@ -289,16 +289,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             stream.deferredCredit += bytes.count
         }
         do {
-            while let m = try stream.deframer.next() {
-                var body = m.body
-                if m.compressed {
-                    guard let e = stream.encoding else {
-                        throw RPCError(code: .internal, message: "Compressed response message without grpc-encoding")
-                    }
-                    body = try e.decompress(body, limit: limits.maxReceiveMessageSize)
-                }
+            while let m = try stream.deframer.nextDecompressed(encoding: stream.encoding) {
                 stream.queued += 1
-                stream.sink.yield(.message(body.readBytes(length: body.readableBytes) ?? [], compressed: m.compressed))
+                stream.sink.yield(.message(m.bytes, compressed: m.compressed))
             }
         } catch let e as RPCError {
             cancel(streamID: streamID, status: e.status)

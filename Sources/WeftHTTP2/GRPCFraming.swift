@@ -23,6 +23,18 @@ struct GRPCDeframer {
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) { buffer.writeBytes(bytes) }
 
+    /// The next complete message with its body decompressed by `encoding` (the stream's
+    /// `grpc-encoding`); a compressed message on a stream without one is INTERNAL.
+    mutating func nextDecompressed(encoding: MessageCompression?) throws(RPCError) -> (bytes: [UInt8], compressed: Bool, wireSize: Int)? {
+        guard let m = try next() else { return nil }
+        var body = m.body
+        if m.compressed {
+            guard let encoding else { throw RPCError(code: .internal, message: "Compressed message without grpc-encoding") }
+            body = try encoding.decompress(body, limit: maxMessageSize)
+        }
+        return (body.readBytes(length: body.readableBytes) ?? [], m.compressed, m.wireSize)
+    }
+
     /// The next complete message, nil if more bytes are needed; throws RESOURCE_EXHAUSTED when a
     /// declared length exceeds the limit (before buffering the body).
     mutating func next() throws(RPCError) -> Message? {

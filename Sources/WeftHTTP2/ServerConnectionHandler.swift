@@ -450,15 +450,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             call.deferredCredit += bytes.count
         }
         do {
-            while let message = try call.deframer.next() {
-                var body = message.body
-                if message.compressed {
-                    guard let encoding = call.requestEncoding else {
-                        throw RPCError(code: .internal, message: "Compressed message without grpc-encoding")
-                    }
-                    body = try encoding.decompress(body, limit: limits.maxReceiveMessageSize)
-                }
-                let inbound = InboundMessage(bytes: body.readBytes(length: body.readableBytes) ?? [], compressed: message.compressed, wireSize: message.wireSize)
+            while let m = try call.deframer.nextDecompressed(encoding: call.requestEncoding) {
+                let inbound = InboundMessage(bytes: m.bytes, compressed: m.compressed, wireSize: m.wireSize)
                 if call.buffered != nil {
                     guard call.buffered?.isEmpty == true else {
                         throw RPCError(code: .internal, message: "Protocol error: more than one request message for a call that takes one")
