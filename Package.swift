@@ -93,6 +93,11 @@ let package = Package(
             "WeftHTTP2", "WeftTLS", "WeftRPC", "Gen", "TestProtos", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .testTarget(name: "WeftTLSTests", dependencies: [
+            "WeftTLS", "COpenSSL",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "WeftHealthTests", dependencies: ["WeftHealth", "WeftRPC", "Gen"]),
         // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.
         .target(name: "TestProtos", dependencies: ["Gen", "WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),

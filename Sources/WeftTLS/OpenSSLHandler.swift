@@ -111,6 +111,11 @@ private let selectALPN: @convention(c) (
 ///
 /// Ciphertext from the socket goes into the read BIO; plaintext comes out of `SSL_read` and up the
 /// pipeline. Plaintext written before the handshake completes is held and sent after it.
+///
+/// Every OpenSSL I/O call starts with `ERR_clear_error()`: `SSL_get_error` reads the calling
+/// thread's error queue, and an event-loop thread shares that queue between all its connections, so
+/// an error left by one connection (a failed handshake, a verification failure) would otherwise make
+/// a harmless `SSL_ERROR_WANT_READ` on another look fatal and close it.
 public final class OpenSSLHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
@@ -187,7 +192,9 @@ public final class OpenSSLHandler: ChannelDuplexHandler {
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if !closed, handshakeDone, mode == .all {
             closed = true
+            ERR_clear_error()
             SSL_shutdown(ssl)
+            ERR_clear_error()
             flushCiphertext(context: context)
         }
         context.close(mode: mode, promise: promise)
@@ -215,6 +222,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler {
     }
 
     private func handshake(context: ChannelHandlerContext) {
+        ERR_clear_error()
         let rc = SSL_do_handshake(ssl)
         flushCiphertext(context: context)
         if rc == 1 {
@@ -243,6 +251,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler {
         while true {
             var out = context.channel.allocator.buffer(capacity: 16384)
             var got: Int32 = 0
+            ERR_clear_error()
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: 16384) { raw in
                 got = SSL_read(ssl, raw.baseAddress, Int32(raw.count))
                 return got > 0 ? Int(got) : 0
@@ -265,6 +274,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler {
 
     private func encrypt(_ plaintext: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         var ok = true
+        ERR_clear_error()
         plaintext.withUnsafeReadableBytes { raw in
             var offset = 0
             while offset < raw.count, let base = raw.baseAddress {
