@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System libraries.
@@ -66,6 +68,21 @@ let package = Package(
 
         // Everything generated from proto/.
         .target(name: "Gen", dependencies: ["WeftProtobuf", "WeftRPC"], exclude: ["proto/README.md"], plugins: ["codegen"]),
+
+        // Pods: what the kubelet API and every sidecar share (names, volumes, env, logs, status, records).
+        .target(
+            name: "WeftPodKit",
+            dependencies: ["Gen", "WeftRPC", "WeftProtobuf", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/PodKit", exclude: ["README.md"]
+        ),
+
+        // Sidecars: backends that run pods (sidecar.proto).
+        .target(name: "CProcess", path: "Sources/CProcess"),
+        .target(
+            name: "WeftSandboxSidecar",
+            dependencies: ["WeftPodKit", "CProcess", "Gen", "WeftRPC", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Sidecars/Sandbox"
+        ),
 
         // Service implementations.
         .target(name: "WeftHealth", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Health"),

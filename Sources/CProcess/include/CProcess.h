@@ -1,0 +1,20 @@
+#ifndef WEFT_CPROCESS_H
+#define WEFT_CPROCESS_H
+
+#include <sys/types.h>
+
+/// Spawns `path` with `argv` and `envp` in a new process group (its pid), stdin from /dev/null,
+/// stdout and stderr to the given descriptors. Returns 0 and sets *pid, or an errno value.
+int weft_spawn(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid);
+
+/// pidfd_open(2): a descriptor that becomes readable when `pid` exits; -1 with errno on failure.
+int weft_pidfd_open(pid_t pid);
+
+/// Reaps `pid` without blocking. Returns 1 and sets *code and *signal when it has exited,
+/// 0 when it is still running, -1 with errno on error.
+int weft_reap(pid_t pid, int *code, int *signal);
+
+/// pipe2(2) with O_CLOEXEC, so that pipes never leak into other children.
+int weft_pipe(int fds[2]);
+
+#endif
