@@ -87,6 +87,11 @@ let package = Package(
         // Service implementations.
         .target(name: "WeftHealth", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Health"),
         .target(name: "WeftInterop", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Interop"),
+        .target(
+            name: "WeftKubelet",
+            dependencies: ["Gen", "WeftRPC", "WeftPodKit", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Servers/Kubelet"
+        ),
         .target(name: "WeftReflection", dependencies: ["Gen", "WeftRPC", "WeftProtobuf"], path: "Sources/Servers/Reflection"),
         .target(name: "WeftInteropClient", dependencies: ["Gen", "WeftRPC"], path: "Sources/Clients/Interop"),
 
