@@ -84,6 +84,19 @@ let package = Package(
             path: "Sources/Sidecars/Sandbox"
         ),
 
+        .target(
+            name: "WeftSlurmSidecar",
+            dependencies: ["WeftPodKit", "Gen", "WeftRPC", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Sidecars/Slurm"
+        ),
+
+        // Kubernetes objects: manifests (YAML/JSON) to and from the kubelet IDL.
+        .target(
+            name: "WeftKubernetes",
+            dependencies: ["Gen", "WeftPodKit", .product(name: "Yams", package: "Yams")],
+            path: "Sources/Kubernetes"
+        ),
+
         // Service implementations.
         .target(name: "WeftHealth", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Health"),
         .target(name: "WeftInterop", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Interop"),
@@ -99,6 +112,8 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient", "WeftReflection", "CMalloc",
+                "WeftKubelet", "WeftSandboxSidecar", "WeftSlurmSidecar", "WeftKubernetes", "WeftPodKit",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -119,6 +134,9 @@ let package = Package(
             "WeftTLS", "COpenSSL",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
+        .testTarget(name: "WeftSlurmSidecarTests", dependencies: [
+            "WeftSlurmSidecar", "WeftPodKit", "Gen", "WeftRPC",
         ]),
         .testTarget(name: "WeftHealthTests", dependencies: ["WeftHealth", "WeftRPC", "Gen"]),
         // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.

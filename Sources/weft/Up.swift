@@ -5,6 +5,8 @@ import Gen
 import Logging
 import WeftHealth
 import WeftHTTP2
+import WeftKubelet
+import WeftSandboxSidecar
 import WeftReflection
 import WeftRPC
 import WeftTLS
@@ -20,13 +22,13 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "Private key of --tls-cert (PEM).") var tlsKey: String?
     @Option(name: .customLong("client-ca"), help: "Require client certificates signed by this CA (mutual TLS).") var clientCA: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: "Run pods on this external sidecar (HOST:PORT or unix:PATH) instead of the embedded sandbox.") var sidecar: String?
+    @Option(name: .customLong("sidecar-ca"), help: "Reach --sidecar over TLS, verified with this CA (PEM).") var sidecarCA: String?
+    @Option(name: .customLong("image-root"), help: "Where the sandbox finds image root file systems (default DATA-DIR/images; the image \"host\" is the host's root).") var imageRoot: String?
+    @Flag(help: "After start-up, offload a demo pod through the kubelet API, follow it and print its logs.") var demo = false
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
-            return h
-        }
+        bootstrapLogging(level: logLevel)
         ProcessTuning.forServer()
         let target = try Self.parseTarget(listen)
         var tls: TLSConfiguration?
@@ -36,23 +38,63 @@ struct Up: AsyncParsableCommand {
                                    requireClientCertificate: clientCA != nil)
         }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let logger = Logger(label: "weft.up")
+        var services: [any RegistrableRPCService] = []
+        let sidecarTransport: any ClientTransport
+        if let sidecar {
+            sidecarTransport = try HTTP2ClientTransport(target: try Self.parseTarget(sidecar), tls: sidecarCA.map { TLSConfiguration(trustRootsFile: $0) })
+        } else {
+            let sandbox: SandboxSidecar
+            do {
+                sandbox = try await SandboxSidecar(configuration: SandboxConfiguration(stateDirectory: dataDir + "/sandbox", imageRoot: imageRoot))
+            } catch {
+                throw OperationFailure("cannot open the sandbox state in \(dataDir)/sandbox: \(error)")
+            }
+            services.append(sandbox)
+            sidecarTransport = InProcessTransport(server: RPCServer(services: [sandbox]))
+        }
+        let kubelet: KubeletAPI
+        do {
+            kubelet = try await KubeletAPI(sidecar: sidecarTransport, configuration: KubeletAPIConfiguration(databasePath: dataDir + "/kubelet.sqlite"))
+        } catch {
+            throw OperationFailure("cannot open the pod records in \(dataDir)/kubelet.sqlite: \(error)")
+        }
+        let following = Task { await kubelet.run() }
+        services.append(kubelet)
         let health = HealthService()
-        let hosted = [Grpc_Health_V1_Health.serviceName]
+        let hosted = [Grpc_Health_V1_Health.serviceName] + RPCServer(services: services).router.serviceNames
         let reflection = ReflectionService(files: GenFiles.files, services: hosted)
-        let rpc = RPCServer(services: [health, reflection, reflection.v1alpha])
+        let rpc = RPCServer(services: [health, reflection, reflection.v1alpha] + services)
         let server: HTTP2Server
         do {
             server = try await HTTP2Server.start(serving: rpc, configuration: .init(target: target, tls: tls))
         } catch {
+            following.cancel()
             throw OperationFailure("cannot listen on \(listen): \(error)")
         }
         for s in rpc.router.serviceNames { health.setStatus(.serving, for: s) }
         let bound = server.localAddress.map { "\($0)" } ?? listen
-        FileHandle.standardError.write(Data("weft up: serving \(rpc.router.serviceNames.joined(separator: ", ")) on \(bound)\(tls == nil ? " (h2c)" : " (TLS)"); Ctrl-C stops\n".utf8))
+        let endpoints = rpc.router.serviceNames.map { "  \($0)" }.joined(separator: "\n")
+        FileHandle.standardError.write(Data("""
+            weft up: listening on \(bound)\(tls == nil ? " (h2c)" : " (TLS)"), data in \(dataDir)
+            pods run on: \(sidecar.map { "the sidecar at \($0)" } ?? "the embedded sandbox (bubblewrap)")
+            services:
+            \(endpoints)
+            Ctrl-C stops.
+
+            """.utf8))
+        logger.info("started", metadata: ["address": "\(bound)"])
+        var demoTask: Task<Void, Never>?
+        if demo {
+            let address = listen.hasPrefix("unix:") ? listen : "127.0.0.1:\(server.port ?? 7700)"
+            demoTask = Task { await DemoPod.run(address: address, tls: tls != nil) }
+        }
         await Self.waitForTermination()
+        demoTask?.cancel()
         FileHandle.standardError.write(Data("weft up: shutting down gracefully\n".utf8))
         health.shutDown()
         await server.shutDownGracefully(timeout: .seconds(10))
+        following.cancel()
     }
 
     /// `HOST:PORT`, `[V6]:PORT` or `unix:PATH`.

@@ -76,8 +76,7 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
             group.addTask { await self.writeStatuses() }
             group.addTask { await self.finishInterruptedCreates() }
             group.addTask { await self.followSidecar() }
-            await group.next()
-            group.cancelAll()
+            await group.waitForAll()
         }
         persist.finish()
         changes.finishAll()

@@ -22,7 +22,8 @@ public final class MonitoredProcess: @unchecked Sendable {
     private var reported = false
     private let onExit: @Sendable (ProcessExit) -> Void
 
-    /// Spawns `argv[0]` (an absolute path) with `environment`. `output` receives chunks read from
+    /// Spawns `argv[0]` (an absolute path) with `environment`; call it on `queue`, where its
+    /// events are delivered. `output` receives chunks read from
     /// stdout ("stdout") and stderr ("stderr"); `onExit` runs once, after the process has exited
     /// and both streams reached their end, so a log is complete when the exit is reported.
     public init(
@@ -51,7 +52,7 @@ public final class MonitoredProcess: @unchecked Sendable {
             throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO)
         }
         self.pid = pid
-        queue.sync {
+        do {
             for (fd, name) in [(outPipe[0], "stdout"), (errPipe[0], "stderr")] {
                 _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
                 let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
