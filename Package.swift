@@ -112,7 +112,7 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient", "WeftReflection", "CMalloc",
-                "WeftKubelet", "WeftSandboxSidecar", "WeftSlurmSidecar", "WeftKubernetes", "WeftPodKit",
+                "WeftKubelet", "WeftSandboxSidecar", "WeftKubernetes", "WeftPodKit",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

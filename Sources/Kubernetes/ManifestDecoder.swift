@@ -41,9 +41,12 @@ public enum ManifestDecoder {
     /// Decodes every document of `text`; `file` names it in errors.
     public static func decode(_ text: String, file: String, defaultNamespace: String = "default") throws(ManifestError) -> ManifestSet {
         var set = ManifestSet()
-        let documents: [Node]
+        var documents: [Node] = []
         do {
-            documents = Array(try Yams.compose_all(yaml: text))
+            // compose_all keeps a parse error in the sequence instead of throwing it.
+            var sequence = try Yams.compose_all(yaml: text)
+            while let doc = sequence.next() { documents.append(doc) }
+            if let error = sequence.error { throw error }
         } catch let e as YamlError {
             throw yamlError(e, file: file)
         } catch {

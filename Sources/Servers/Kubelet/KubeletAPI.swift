@@ -271,6 +271,12 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
         let meta = submission.pod.metadata
         var record = PodRecord(uid: meta.uid, node: node, namespace: meta.namespace, name: meta.name, submission: submission, status: pending,
                                observeTime: Google_Protobuf_Timestamp.now.unixNanos, state: "creating")
+        let clash = state.withLock { s in
+            s.records.values.first { $0.node == node && $0.namespace == meta.namespace && $0.name == meta.name && $0.uid != meta.uid }
+        }
+        if let clash {
+            throw RPCError(code: .alreadyExists, message: "pod \(meta.namespace)/\(meta.name) already exists on node \(node) (uid \(clash.uid)); delete it first")
+        }
         let existing = try await store.insert(record)
         if let existing {
             // Known UID: idempotent. A create interrupted by a restart or a sidecar outage is finished now.

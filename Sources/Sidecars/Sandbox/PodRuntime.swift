@@ -63,7 +63,8 @@ final class PodRuntime: @unchecked Sendable {
         startTime = record.status.hasStartTime ? record.status.startTime.unixNanos : 0
         let phase = record.status.phase
         if phase == .succeeded || phase == .failed {
-            if phase == .failed { failure = (record.status.reason.isEmpty ? "Error" : record.status.reason, record.status.message) }
+            // Container states rebuild the phase; a pod-level reason (a config error) is kept as it was.
+            if phase == .failed, !record.status.reason.isEmpty { failure = (record.status.reason, record.status.message) }
         } else {
             failure = ("SidecarRestarted", "the sandbox sidecar restarted while the pod ran; its processes ended with it")
         }
@@ -264,6 +265,10 @@ final class PodRuntime: @unchecked Sendable {
             guard let v = volumes[m.name] else { throw PodConfigError("volume \(m.name) is not available") }
             let source = m.subPath.isEmpty ? v.hostPath : v.hostPath + "/" + m.subPath
             mounts.append(SandboxMount(source: source, target: m.mountPath, readOnly: m.readOnly || v.readOnly))
+            // Where each volume is, under the name every Weft sidecar uses, so scripts run unchanged
+            // on backends that cannot honour mount paths.
+            let variable = "WEFT_VOLUME_" + String(m.name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+            if !env.contains(where: { $0.0 == variable }) { env.insert((variable, m.mountPath), at: 0) }
         }
         var rootHasWorkdir: ObjCBool = false
         let inRoot = (root == "/" ? "" : root) + workingDir

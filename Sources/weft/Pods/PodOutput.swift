@@ -54,14 +54,29 @@ enum PodOutput {
         return "\(s / 86400)d"
     }
 
-    /// Left-aligned columns separated by three spaces, as kubectl prints them.
+    /// Left-aligned columns separated by three spaces, as kubectl prints them; no header line when `header` is empty.
     static func table(_ rows: [[String]], header: [String] = header) -> String {
-        let all = [header] + rows
-        var widths = header.map(\.count)
-        for r in all { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+        let all = header.isEmpty ? rows : [header] + rows
+        var widths = [Int](repeating: 0, count: all.map(\.count).max() ?? 0)
+        for r in all { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
         return all.map { r in
             r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "   ")
         }.joined(separator: "\n") + "\n"
+    }
+
+    /// JSONSerialization's NSNumbers as the Bool, Int or Double they are, so YAML prints `true` and `3`.
+    static func yamlValue(_ v: Any) -> Any {
+        switch v {
+        case let d as [String: Any]: return d.mapValues(yamlValue)
+        case let a as [Any]: return a.map(yamlValue)
+        case let n as NSNumber:
+            switch String(cString: n.objCType) {
+            case "c", "B": return n.boolValue
+            case "d", "f": return n.doubleValue
+            default: return n.int64Value
+            }
+        default: return v
+        }
     }
 
     /// A message as JSON (proto3 canonical) or YAML of the same object.
@@ -74,7 +89,7 @@ enum PodOutput {
             return String(decoding: pretty, as: UTF8.self) + "\n"
         case .yaml:
             let object = try JSONSerialization.jsonObject(with: Data(json.utf8))
-            return try Yams.dump(object: object, sortKeys: true)
+            return try Yams.dump(object: yamlValue(object), sortKeys: true)
         }
     }
 }

@@ -219,9 +219,15 @@ extension Pods {
                         let r = m.report
                         seen.insert(r.pod.name)
                         if output == .table {
-                            if !printedHeader { emit(PodOutput.table([], header: ["EVENT"] + PodOutput.header)); printedHeader = true }
+                            // Rows arrive one at a time, so columns have fixed widths (wide enough for typical names).
+                            let widths = [9, 12, 24, 10, 6, 9, 6, 20]
+                            func line(_ cells: [String]) -> String {
+                                cells.enumerated().map { i, c in i < widths.count ? c.padding(toLength: max(widths[i], c.count), withPad: " ", startingAt: 0) : c }
+                                    .joined(separator: " ") + "\n"
+                            }
+                            if !printedHeader { emit(line(["EVENT"] + PodOutput.header)); printedHeader = true }
                             let event = m.changeType == .current ? "CURRENT" : m.changeType == .deleted ? "DELETED" : m.changeType == .added ? "ADDED" : "MODIFIED"
-                            emit(PodOutput.table([[event] + PodOutput.row(r)], header: []).split(separator: "\n").last.map { $0 + "\n" } ?? "")
+                            emit(line([event] + PodOutput.row(r)))
                         } else {
                             emit(try PodOutput.render(m, as: output))
                         }
