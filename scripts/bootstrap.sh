@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Weft needs on Debian 12: system libraries, the protobuf
-# oracles (protoc, protobuf-c), Debian's grpc-proto corpus, and the pinned Python peers.
+# oracles (protoc, protobuf-c), Debian's grpc-proto corpus, bubblewrap for the sandbox sidecar,
+# and the pinned Python peers. Slurm is separate: scripts/slurm-up.sh.
 # Idempotent: does nothing that is already done. Needs root (or sudo) for apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ apt_packages=(
   libprotobuf-c-dev protobuf-c-compiler         # protobuf-c: codec oracle and benchmark peer
   protobuf-compiler libprotobuf-dev grpc-proto  # protoc and the .proto corpora the parser is checked on
   nghttp2-client nghttp2-server                 # h2load and nghttpd for benchmarks
+  bubblewrap util-linux                         # the local sandbox sidecar (bwrap; prlimit for limits)
 )
 missing=()
 for p in "${apt_packages[@]}"; do
