@@ -135,6 +135,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
+        .testTarget(name: "WeftPodKitTests", dependencies: ["WeftPodKit", "Gen", "WeftRPC"]),
+        .testTarget(name: "WeftKubernetesTests", dependencies: ["WeftKubernetes", "Gen"]),
+        .testTarget(name: "WeftSandboxSidecarTests", dependencies: ["WeftSandboxSidecar", "WeftPodKit", "Gen", "WeftRPC"]),
+        .testTarget(name: "WeftKubeletTests", dependencies: ["WeftKubelet", "WeftSandboxSidecar", "WeftPodKit", "Gen", "WeftRPC"]),
         .testTarget(name: "WeftSlurmSidecarTests", dependencies: [
             "WeftSlurmSidecar", "WeftPodKit", "Gen", "WeftRPC",
         ]),

@@ -30,9 +30,22 @@ struct ManifestNode {
         return s
     }
 
+    /// An integer; `0o644` and, as Kubernetes' YAML 1.1 reads file modes, `0644` are octal, `0x1F` hex.
     func int() throws(ManifestError) -> Int64 {
-        guard let s = node.scalar?.string, let v = Int64(s.trimmingCharacters(in: .whitespaces)) else { throw error("expected an integer") }
-        return v
+        guard let raw = node.scalar?.string else { throw error("expected an integer") }
+        let s = raw.trimmingCharacters(in: .whitespaces)
+        let value: Int64?
+        if s.hasPrefix("0o") || s.hasPrefix("0O") {
+            value = Int64(s.dropFirst(2), radix: 8)
+        } else if s.hasPrefix("0x") || s.hasPrefix("0X") {
+            value = Int64(s.dropFirst(2), radix: 16)
+        } else if s.count > 1, s.hasPrefix("0"), node.scalar?.style == .plain {
+            value = Int64(s.dropFirst(), radix: 8)
+        } else {
+            value = Int64(s)
+        }
+        guard let value else { throw error("\"\(raw)\" is not an integer") }
+        return value
     }
 
     func bool() throws(ManifestError) -> Bool {

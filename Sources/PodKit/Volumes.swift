@@ -7,6 +7,12 @@ public struct MaterializedVolume: Sendable, Equatable {
     public var hostPath: String
     /// Kubernetes mounts ConfigMap, Secret and projected volumes read-only.
     public var readOnly: Bool
+
+    /// Creates a description of a materialised volume.
+    public init(hostPath: String, readOnly: Bool) {
+        self.hostPath = hostPath
+        self.readOnly = readOnly
+    }
 }
 
 /// Writes a pod's ConfigMap, Secret, projected and emptyDir volumes under a directory, as the

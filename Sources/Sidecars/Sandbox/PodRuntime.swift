@@ -186,9 +186,10 @@ final class PodRuntime: @unchecked Sendable {
                     launch(submission.pod.spec.containers[index], isInit: false, index: index)
                 }
             }
-        } else if isInit && !run.succeeded {
+        } else if isInit && !run.succeeded && !deleting {
             // The pod fails; its containers never start.
             for i in records.indices { records[i].run = .waiting(reason: "PodInitializing") }
+            if failure == nil { failure = ("InitContainerFailed", "init container \(container) exited with code \(exit.code)") }
         }
         advance()
         if processes.isEmpty {
