@@ -122,13 +122,41 @@ public final class PodRecordStore: Sendable {
         }
     }
 
-    /// Updates status fields only (the hot path of status changes).
-    public func updateStatus(uid: String, status: Weft_Kubelet_V1_PodStatus, observeTime: Int64, revision: Int64) async throws {
-        let blob = Data(status.serializedBytes())
-        try await db.write { db in
-            try db.execute(sql: "UPDATE pods SET status = ?, observe_time = ?, revision = ? WHERE uid = ?",
-                           arguments: [blob, observeTime, revision, uid])
+    /// A status to store for one pod.
+    public struct StatusUpdate: Sendable {
+        /// The pod.
+        public var uid: String
+        /// Its status.
+        public var status: Weft_Kubelet_V1_PodStatus
+        /// When it was observed (nanoseconds since the epoch).
+        public var observeTime: Int64
+        /// Revision of the change; an update never replaces a newer one.
+        public var revision: Int64
+
+        /// Creates an update.
+        public init(uid: String, status: Weft_Kubelet_V1_PodStatus, observeTime: Int64, revision: Int64) {
+            self.uid = uid
+            self.status = status
+            self.observeTime = observeTime
+            self.revision = revision
         }
+    }
+
+    /// Stores several statuses in one transaction, skipping any older than what is stored.
+    public func updateStatuses(_ updates: [StatusUpdate]) async throws {
+        guard !updates.isEmpty else { return }
+        let rows = updates.map { (Data($0.status.serializedBytes()), $0.observeTime, $0.revision, $0.uid) }
+        try await db.write { db in
+            let statement = try db.cachedStatement(sql: "UPDATE pods SET status = ?, observe_time = ?, revision = ? WHERE uid = ? AND revision <= ?")
+            for (blob, observe, revision, uid) in rows {
+                try statement.execute(arguments: [blob, observe, revision, uid, revision])
+            }
+        }
+    }
+
+    /// Stores one status (see ``updateStatuses(_:)``).
+    public func updateStatus(uid: String, status: Weft_Kubelet_V1_PodStatus, observeTime: Int64, revision: Int64) async throws {
+        try await updateStatuses([StatusUpdate(uid: uid, status: status, observeTime: observeTime, revision: revision)])
     }
 
     /// Removes the record of `uid`; returns it if there was one.

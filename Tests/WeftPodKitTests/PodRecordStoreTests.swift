@@ -15,7 +15,10 @@ struct PodRecordStoreTests {
             #expect(try await store.insert(record)?.uid == "u1", "a second insert returns the stored record")
             var status = Weft_Kubelet_V1_PodStatus()
             status.phase = .running
-            try await store.updateStatus(uid: "u1", status: status, observeTime: 42, revision: 7)
+            try await store.updateStatuses([.init(uid: "u1", status: status, observeTime: 42, revision: 7)])
+            var older = status
+            older.phase = .pending
+            try await store.updateStatuses([.init(uid: "u1", status: older, observeTime: 1, revision: 3)])
             try await store.setCounter("revision", 9)
         }
         let reopened = try PodRecordStore(path: path)

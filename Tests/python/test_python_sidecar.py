@@ -77,7 +77,7 @@ class Sidecar:
 
     def start(self):
         cmd = [sys.executable, str(SIDECAR), "--listen", self.listen, "--state-dir", str(self.state_dir),
-               "--gen-dir", str(self.gen_dir), "--shutdown-grace", "2", "--log-level", "DEBUG"]
+               "--gen-dir", str(self.gen_dir), "--shutdown-grace", "2", "--log-level", "DEBUG", "--link-mount-paths"]
         if self.token_file:
             cmd += ["--token-file", str(self.token_file)]
         with open(self.log_path, "ab") as logf:

@@ -506,8 +506,9 @@ class PythonSidecar:
     method names, so this class does not subclass the generated servicer)."""
 
     def __init__(self, state_dir: Path, pod_ip: str = "127.0.0.1", max_pods: int = 110,
-                 default_grace: float = 30.0):
+                 default_grace: float = 30.0, link_mount_paths: bool = False):
         self.state_dir = state_dir
+        self.link_mount_paths = link_mount_paths
         self.pods_dir = state_dir / "pods"
         self.pod_ip = pod_ip
         self.max_pods = max_pods
@@ -1131,7 +1132,8 @@ class PythonSidecar:
                 volume_dirs = self._materialise(rec, sub, cms, secrets)
                 for c in list(spec.init_containers) + list(spec.containers):
                     rec.plans[c.name] = self._plan(rec, sub, c, cms, secrets, volume_dirs)
-                self._link_mounts(rec, spec, volume_dirs)
+                if self.link_mount_paths:
+                    self._link_mounts(rec, spec, volume_dirs)
             except MountError as e:
                 rec.fail_reason, rec.fail_message = "FailedMount", f"MountVolume.SetUp failed: {e}"
             except ConfigError as e:
@@ -1558,7 +1560,7 @@ class BearerAuth(grpc.aio.ServerInterceptor):
 
 async def serve(args) -> None:
     sidecar = PythonSidecar(Path(args.state_dir).resolve(), pod_ip=args.pod_ip, max_pods=args.max_pods,
-                            default_grace=args.default_grace)
+                            default_grace=args.default_grace, link_mount_paths=args.link_mount_paths)
     sidecar.load()
     interceptors = [BearerAuth(Path(args.token_file))] if args.token_file else []
     server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
@@ -1610,6 +1612,8 @@ def main(argv=None) -> None:
     p.add_argument("--proto-dir", default=os.environ.get("WEFT_PROTO_DIR", str(DEFAULT_PROTO_DIR)))
     p.add_argument("--gen-dir", default=os.environ.get("WEFT_SIDECAR_GEN_DIR", str(DEFAULT_GEN_DIR)),
                    help="where the generated stubs live (created on first start)")
+    p.add_argument("--link-mount-paths", action="store_true",
+                   help="also symlink each mount path on the host to its volume (off: it writes outside the state dir)")
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,

@@ -48,8 +48,7 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
     private let logger: Logger
     private let state = Mutex(State())
     private let changes = Broadcaster<Change>()
-    private let persist: AsyncStream<PodRecord>.Continuation
-    private let persistQueue: AsyncStream<PodRecord>
+    private let statusWriter: StatusWriter
     /// The API's version, reported by Ping.
     public static let version = "weft-kubelet-api/0.1.0"
 
@@ -59,7 +58,7 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
         self.configuration = configuration
         self.logger = logger
         store = try PodRecordStore(path: configuration.databasePath)
-        (persistQueue, persist) = AsyncStream<PodRecord>.makeStream()
+        statusWriter = StatusWriter(store: store, logger: logger)
         let records = try await store.all()
         let counter = try await store.counter("revision")
         state.withLock { s in
@@ -73,26 +72,15 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
     /// sidecar (or polls it) and writes status changes through to the store.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.writeStatuses() }
+            group.addTask { await withTaskCancellationHandler { await self.statusWriter.run() } onCancel: { self.statusWriter.finish() } }
             group.addTask { await self.finishInterruptedCreates() }
             group.addTask { await self.followSidecar() }
             await group.waitForAll()
         }
-        persist.finish()
         changes.finishAll()
     }
 
     // MARK: Following the sidecar
-
-    private func writeStatuses() async {
-        await withTaskCancellationHandler {
-            for await record in persistQueue {
-                do { try await store.updateStatus(uid: record.uid, status: record.status, observeTime: record.observeTime, revision: record.revision) } catch {
-                    logger.error("cannot store pod status", metadata: ["uid": "\(record.uid)", "error": "\(error)"])
-                }
-            }
-        } onCancel: { [persist] in persist.finish() }
-    }
 
     private func finishInterruptedCreates() async {
         let pending = state.withLock { $0.records.values.filter { $0.state == "creating" } }
@@ -143,6 +131,7 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
             } catch is CancellationError {
                 return
             } catch {
+                if Task.isCancelled { return }
                 logger.warning("lost the sidecar's watch stream; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
             }
             state.withLock { $0.sidecarSynced = false }
@@ -181,7 +170,7 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
         }
         if let change {
             changes.publish(change)
-            persist.yield(change.record)
+            persist(change.record)
         }
     }
 
@@ -202,8 +191,12 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
         }
         for c in lost {
             changes.publish(c)
-            persist.yield(c.record)
+            persist(c.record)
         }
+    }
+
+    private func persist(_ r: PodRecord) {
+        statusWriter.enqueue(.init(uid: r.uid, status: r.status, observeTime: r.observeTime, revision: r.revision))
     }
 
     private func record(_ change: Change, in s: inout State) -> Change {

@@ -112,7 +112,8 @@ public struct BubblewrapCommand: Sendable {
             let hostPath = root == "/" ? path : root + path
             let needsExpansion = targets.contains { t in t.hasPrefix(path + "/") && !fm.fileExists(atPath: (root == "/" ? "" : root) + t) }
             if let link = try? fm.destinationOfSymbolicLink(atPath: hostPath) {
-                args += ["--symlink", link, path]
+                // A symlink where a volume is mounted would redirect the mount: leave it out.
+                if !targets.contains(path) { args += ["--symlink", link, path] }
             } else if needsExpansion {
                 args += ["--dir", path]
                 args += try rootArguments(root: root, inside: path, targets: targets)

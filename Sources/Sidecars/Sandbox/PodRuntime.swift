@@ -144,6 +144,13 @@ final class PodRuntime: @unchecked Sendable {
                     queue.async { self.exited(container: container.name, isInit: isInit, index: index, exit: exit, startedAt: started) }
                 })
             processes[container.name] = process
+            if logger.logLevel <= .trace {
+                // The command line without environment values: they may hold Secret data.
+                var shown = argv
+                var i = 0
+                while i < shown.count { if shown[i] == "--setenv", i + 2 < shown.count { shown[i + 2] = "…"; i += 3 } else { i += 1 } }
+                logger.trace("sandbox command", metadata: ["argv": "\(shown)"])
+            }
             setRun(.running(startedAt: started), isInit: isInit, index: index)
             logger.debug("started", metadata: ["pod": "\(submission.pod.metadata.namespace)/\(submission.pod.metadata.name)", "container": "\(container.name)", "pid": "\(process.pid)"])
         } catch {

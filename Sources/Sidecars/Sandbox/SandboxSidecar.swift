@@ -21,6 +21,8 @@ public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtoco
     private let queue = DispatchQueue(label: "weft.sandbox.state")
     private let logger: Logger
     private let changes = Broadcaster<Change>()
+    private let statusWriter: StatusWriter
+    private let writing: Task<Void, Never>
     // Touched only on `queue`.
     nonisolated(unsafe) private var pods: [String: PodRuntime] = [:]
     nonisolated(unsafe) private var published: [String: Weft_Kubelet_V1_PodStatus] = [:]
@@ -33,6 +35,9 @@ public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtoco
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory + "/pods", withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         store = try PodRecordStore(path: configuration.stateDirectory + "/sandbox.sqlite")
+        let writer = StatusWriter(store: store, logger: logger)
+        statusWriter = writer
+        writing = Task { await writer.run() }
         let records = try await store.all()
         var restored: [PodRuntime] = []
         for record in records {
@@ -47,6 +52,8 @@ public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtoco
         }
         for r in restored { await onQueue { self.changed(r) } }
     }
+
+    deinit { statusWriter.finish() }
 
     private func podDirectory(_ uid: String) -> String { configuration.stateDirectory + "/pods/" + uid }
 
@@ -72,10 +79,7 @@ public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtoco
         report.status = status
         report.observeTime = .init(unixNanos: now)
         changes.publish(Change(type: first ? .added : .modified, report: report))
-        let store = self.store
-        let uid = runtime.uid
-        let logger = self.logger
-        Task { do { try await store.updateStatus(uid: uid, status: status, observeTime: now, revision: 0) } catch { logger.error("cannot store pod status", metadata: ["uid": "\(uid)", "error": "\(error)"]) } }
+        statusWriter.enqueue(.init(uid: runtime.uid, status: status, observeTime: now, revision: 0))
     }
 
     private func ref(_ pod: Weft_Kubelet_V1_Pod) -> Weft_Kubelet_V1_PodRef {
