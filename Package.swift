@@ -97,6 +97,13 @@ let package = Package(
             path: "Sources/Kubernetes"
         ),
 
+        // The virtual kubelet: a Kubernetes node backed by the kubelet API.
+        .target(
+            name: "WeftVirtualKubelet",
+            dependencies: ["Gen", "WeftRPC", "WeftPodKit", "WeftKubernetes", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/VirtualKubelet"
+        ),
+
         // Service implementations.
         .target(name: "WeftHealth", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Health"),
         .target(name: "WeftInterop", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Interop"),
@@ -112,7 +119,7 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient", "WeftReflection", "CMalloc",
-                "WeftKubelet", "WeftSandboxSidecar", "WeftKubernetes", "WeftPodKit",
+                "WeftKubelet", "WeftSandboxSidecar", "WeftKubernetes", "WeftPodKit", "WeftVirtualKubelet",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -135,6 +142,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
+        .testTarget(name: "WeftVirtualKubeletTests", dependencies: ["WeftVirtualKubelet", "WeftKubernetes", "WeftPodKit", "Gen", "WeftRPC"]),
         .testTarget(name: "WeftPodKitTests", dependencies: ["WeftPodKit", "Gen", "WeftRPC"]),
         .testTarget(name: "WeftKubernetesTests", dependencies: ["WeftKubernetes", "Gen"]),
         .testTarget(name: "WeftSandboxSidecarTests", dependencies: ["WeftSandboxSidecar", "WeftPodKit", "Gen", "WeftRPC"]),

@@ -1,0 +1,1 @@
+// The virtual kubelet: being written.
