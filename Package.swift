@@ -80,14 +80,17 @@ let package = Package(
         .target(name: "CProcess", path: "Sources/CProcess"),
         .target(
             name: "WeftSandboxSidecar",
-            dependencies: ["WeftPodKit", "CProcess", "Gen", "WeftRPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "WeftPodKit", "CProcess", "Gen", "WeftRPC", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Sources/Sidecars/Sandbox"
         ),
 
         .target(
             name: "WeftSlurmSidecar",
             dependencies: ["WeftPodKit", "Gen", "WeftRPC", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/Sidecars/Slurm"
+            path: "Sources/Sidecars/Slurm", exclude: ["README.md"]
         ),
 
         // Kubernetes objects: manifests (YAML/JSON) to and from the kubelet IDL.
@@ -119,7 +122,7 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient", "WeftReflection", "CMalloc",
-                "WeftKubelet", "WeftSandboxSidecar", "WeftKubernetes", "WeftPodKit", "WeftVirtualKubelet",
+                "WeftKubelet", "WeftSandboxSidecar", "WeftSlurmSidecar", "WeftKubernetes", "WeftPodKit", "WeftVirtualKubelet",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

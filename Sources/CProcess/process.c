@@ -1,5 +1,6 @@
 // Process spawning helpers that Swift cannot express directly: posix_spawn with a new process
-// group (so a pod's whole process tree can be signalled), and pidfd_open (a variadic syscall).
+// group (so a pod's whole process tree can be signalled), pipes that never leak into other
+// children, and a blocking wait that retries on EINTR.
 #define _GNU_SOURCE
 #include "CProcess.h"
 
@@ -34,25 +35,15 @@ int weft_spawn(const char *path, char *const argv[], char *const envp[], int std
     return rc;
 }
 
-int weft_pidfd_open(pid_t pid) {
-#ifdef SYS_pidfd_open
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-    errno = ENOSYS;
-    return -1;
-#endif
-}
-
-int weft_reap(pid_t pid, int *code, int *signal) {
+int weft_wait(pid_t pid, int *code, int *signal) {
     int status = 0;
     pid_t r;
-    do { r = waitpid(pid, &status, WNOHANG); } while (r < 0 && errno == EINTR);
+    do { r = waitpid(pid, &status, 0); } while (r < 0 && errno == EINTR);
     if (r < 0) return -1;
-    if (r == 0) return 0;
     if (WIFEXITED(status)) { *code = WEXITSTATUS(status); *signal = 0; }
     else if (WIFSIGNALED(status)) { *code = 128 + WTERMSIG(status); *signal = WTERMSIG(status); }
     else { *code = -1; *signal = 0; }
-    return 1;
+    return 0;
 }
 
 int weft_pipe(int fds[2]) {

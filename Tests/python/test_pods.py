@@ -68,7 +68,8 @@ class Stack:
         elif self.backend in ("slurm", "sandbox-external"):
             port = free_port()
             kind = "slurm" if self.backend == "slurm" else "sandbox"
-            proc = subprocess.Popen([str(WEFT), "sidecar", "--backend", kind, "--listen", f"127.0.0.1:{port}", "--state-dir", str(self.root / kind)],
+            extra = ["--runtime", "none", "--poll-interval", "0.5"] if kind == "slurm" else []
+            proc = subprocess.Popen([str(WEFT), "sidecar", "--backend", kind, "--listen", f"127.0.0.1:{port}", "--state-dir", str(self.root / kind), *extra],
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         else:
             return

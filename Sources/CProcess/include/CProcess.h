@@ -7,12 +7,9 @@
 /// stdout and stderr to the given descriptors. Returns 0 and sets *pid, or an errno value.
 int weft_spawn(const char *path, char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid);
 
-/// pidfd_open(2): a descriptor that becomes readable when `pid` exits; -1 with errno on failure.
-int weft_pidfd_open(pid_t pid);
-
-/// Reaps `pid` without blocking. Returns 1 and sets *code and *signal when it has exited,
-/// 0 when it is still running, -1 with errno on error.
-int weft_reap(pid_t pid, int *code, int *signal);
+/// Waits for `pid` to exit and reaps it. Returns 0 and sets *code (128 + signal number when a
+/// signal ended it) and *signal, or -1 with errno on error.
+int weft_wait(pid_t pid, int *code, int *signal);
 
 /// pipe2(2) with O_CLOEXEC, so that pipes never leak into other children.
 int weft_pipe(int fds[2]);

@@ -1,6 +1,8 @@
 import CProcess
 import Dispatch
 import Foundation
+import NIOCore
+import NIOPosix
 
 /// How a process ended.
 public struct ProcessExit: Sendable, Equatable {
@@ -11,20 +13,24 @@ public struct ProcessExit: Sendable, Equatable {
 }
 
 /// A spawned process in its own process group, with its stdout and stderr delivered to a
-/// callback and its exit reported the moment it happens (pidfd readiness, no polling).
+/// callback and its exit reported the moment it happens.
+///
+/// The pipes are read by SwiftNIO pipe channels on the shared event loops; the exit is awaited by
+/// a thread blocked in `waitpid`, which wakes the instant the process ends. (libdispatch read
+/// sources were used first: on Linux they crashed its event loop under heavy descriptor reuse.)
 public final class MonitoredProcess: @unchecked Sendable {
     /// Process id (also the process group id).
     public let pid: pid_t
     private let queue: DispatchQueue
-    private var sources: [any DispatchSourceProtocol] = []
+    // State below is touched only on `queue`.
     private var openStreams = 2
     private var exit: ProcessExit?
     private var reported = false
     private let onExit: @Sendable (ProcessExit) -> Void
 
     /// Spawns `argv[0]` (an absolute path) with `environment`; call it on `queue`, where its
-    /// events are delivered. `output` receives chunks read from
-    /// stdout ("stdout") and stderr ("stderr"); `onExit` runs once, after the process has exited
+    /// events are delivered. `output` receives chunks read from stdout ("stdout") and stderr
+    /// ("stderr") on an event loop; `onExit` runs once on `queue`, after the process has exited
     /// and both streams reached their end, so a log is complete when the exit is reported.
     public init(
         argv: [String], environment: [String], queue: DispatchQueue,
@@ -52,49 +58,35 @@ public final class MonitoredProcess: @unchecked Sendable {
             throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO)
         }
         self.pid = pid
-        do {
-            for (fd, name) in [(outPipe[0], "stdout"), (errPipe[0], "stderr")] {
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-                let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-                source.setEventHandler {
-                    var buffer = [UInt8](repeating: 0, count: 65536)
-                    while true {
-                        let n = read(fd, &buffer, buffer.count)
-                        if n > 0 { output(Array(buffer[..<n]), name); continue }
-                        if n < 0, errno == EINTR { continue }
-                        if n < 0, errno == EAGAIN { return }
-                        source.cancel()  // EOF or error
-                        return
-                    }
-                }
-                source.setCancelHandler { [self] in
-                    close(fd)
+        for (fd, name) in [(outPipe[0], "stdout"), (errPipe[0], "stderr")] {
+            let reader = OutputReader(stream: name, output: output) { [self] in
+                queue.async {
                     self.openStreams -= 1
                     self.reportIfDone()
                 }
-                sources.append(source)
-                source.resume()
             }
-            let pidfd = weft_pidfd_open(pid)
-            if pidfd >= 0 {
-                let source = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: queue)
-                source.setEventHandler { [self] in
-                    if self.reap() { source.cancel() }
+            NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(reader) } }
+                .takingOwnershipOfDescriptor(input: fd)
+                .whenFailure { _ in
+                    close(fd)
+                    reader.finished()
                 }
-                source.setCancelHandler { close(pidfd) }
-                sources.append(source)
-                source.resume()
-            } else {
-                // Kernels before 5.3: poll for the exit.
-                let timer = DispatchSource.makeTimerSource(queue: queue)
-                timer.schedule(deadline: .now(), repeating: .milliseconds(10))
-                timer.setEventHandler { [self] in
-                    if self.reap() { timer.cancel() }
-                }
-                sources.append(timer)
-                timer.resume()
+        }
+        let child = pid
+        let waiter = Thread { [self] in
+            var code: Int32 = 0
+            var sig: Int32 = 0
+            let result = weft_wait(child, &code, &sig) == 0 ? ProcessExit(code: code, signal: sig) : ProcessExit(code: -1, signal: 0)
+            // Whatever the sandbox left behind in the group goes with it, and the pipes then close.
+            _ = kill(-child, SIGKILL)
+            queue.async {
+                self.exit = result
+                self.reportIfDone()
             }
         }
+        waiter.stackSize = 64 * 1024
+        waiter.start()
     }
 
     /// Sends `signal` to the process group (the sandbox and everything in it).
@@ -104,21 +96,9 @@ public final class MonitoredProcess: @unchecked Sendable {
         }
     }
 
-    private func reap() -> Bool {
-        var code: Int32 = 0
-        var sig: Int32 = 0
-        guard weft_reap(pid, &code, &sig) == 1 else { return false }
-        exit = ProcessExit(code: code, signal: sig)
-        // Whatever the sandbox left behind in the group goes with it, and the pipes then close.
-        _ = kill(-pid, SIGKILL)
-        reportIfDone()
-        return true
-    }
-
     private func reportIfDone() {
         guard let exit, openStreams == 0, !reported else { return }
         reported = true
-        sources.removeAll()
         onExit(exit)
     }
 
@@ -127,5 +107,43 @@ public final class MonitoredProcess: @unchecked Sendable {
         pointers.append(nil)
         defer { for p in pointers { free(p) } }
         return body(pointers)
+    }
+}
+
+/// Hands a pipe's bytes to a callback and says once when the pipe has closed.
+private final class OutputReader: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    private let stream: String
+    private let output: @Sendable ([UInt8], String) -> Void
+    private var onClose: (@Sendable () -> Void)?
+    private let lock = NSLock()
+
+    init(stream: String, output: @escaping @Sendable ([UInt8], String) -> Void, onClose: @escaping @Sendable () -> Void) {
+        self.stream = stream
+        self.output = output
+        self.onClose = onClose
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        output(Array(buffer.readableBytesView), stream)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finished()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    /// Reports the end once, whichever way it came.
+    func finished() {
+        lock.lock()
+        let callback = onClose
+        onClose = nil
+        lock.unlock()
+        callback?()
     }
 }
