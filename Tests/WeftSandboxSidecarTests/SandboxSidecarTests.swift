@@ -156,9 +156,10 @@ struct SandboxSidecarTests {
     }
 
     @Test func onFailureRestartsAndKeepsThePreviousLog() async throws {
-        let box = try await Sandbox()
         let marker = NSTemporaryDirectory() + "weft-restart-\(UUID().uuidString)"
-        let pod = try await box.create("restarts", ["if [ -e \(marker) ]; then echo second-run; else touch \(marker); echo first-run; exit 1; fi"], policy: .onFailure) { s in
+        let script = "if [ -e \(marker) ]; then echo second-run; else touch \(marker); echo first-run; exit 1; fi"
+        // The marker lives in the host's temporary directory, mounted into the sandbox.
+        func mountTemp(_ s: inout Weft_Kubelet_V1_PodSubmission) {
             var tmp = Weft_Kubelet_V1_Volume()
             tmp.name = "tmp"
             var host = Weft_Kubelet_V1_HostPathVolumeSource()
@@ -170,27 +171,17 @@ struct SandboxSidecarTests {
             m.mountPath = NSTemporaryDirectory()
             s.pod.spec.containers[0].volumeMounts = [m]
         }
-        let r = try await box.finish(pod)
         // hostPath is refused by default: the pod fails with a config error instead of running.
-        #expect(r.status.phase == .failed && r.status.reason == "CreateContainerConfigError")
+        let strict = try await Sandbox()
+        let refused = try await strict.finish(try await strict.create("restarts", [script], policy: .onFailure, mutate: mountTemp))
+        #expect(refused.status.phase == .failed && refused.status.reason == "CreateContainerConfigError")
 
-        let box2 = try await Sandbox(allowHostPath: true)
-        let pod2 = try await box2.create("restarts", ["if [ -e \(marker) ]; then echo second-run; else touch \(marker); echo first-run; exit 1; fi"], policy: .onFailure) { s in
-            var tmp = Weft_Kubelet_V1_Volume()
-            tmp.name = "tmp"
-            var host = Weft_Kubelet_V1_HostPathVolumeSource()
-            host.path = NSTemporaryDirectory()
-            tmp.hostPath = host
-            s.pod.spec.volumes = [tmp]
-            var m = Weft_Kubelet_V1_VolumeMount()
-            m.name = "tmp"
-            m.mountPath = NSTemporaryDirectory()
-            s.pod.spec.containers[0].volumeMounts = [m]
-        }
-        let r2 = try await box2.finish(pod2)
-        #expect(r2.status.phase == .succeeded && r2.status.containerStatuses[0].restartCount == 1)
-        #expect(try await box2.logs(pod2, "c0") == "second-run\n")
-        #expect(try await box2.logs(pod2, "c0") { $0.previous = true } == "first-run\n")
+        let box = try await Sandbox(allowHostPath: true)
+        let pod = try await box.create("restarts", [script], policy: .onFailure, mutate: mountTemp)
+        let r = try await box.finish(pod)
+        #expect(r.status.phase == .succeeded && r.status.containerStatuses[0].restartCount == 1)
+        #expect(try await box.logs(pod, "c0") == "second-run\n")
+        #expect(try await box.logs(pod, "c0") { $0.previous = true } == "first-run\n")
     }
 
     @Test func deleteStopsRunningPodsAndWatchersSeeEveryStep() async throws {

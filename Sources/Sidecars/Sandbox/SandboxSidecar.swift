@@ -10,17 +10,11 @@ import WeftRPC
 /// directory, the pod's volumes bound where it mounts them), and status changes are pushed to
 /// watchers the moment a process exits.
 public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtocol {
-    /// A status change for watchers.
-    struct Change: Sendable {
-        var type: Weft_Common_V1_ChangeType
-        var report: Weft_Kubelet_V1_PodStatusReport
-    }
-
     private let configuration: SandboxConfiguration
     private let store: PodRecordStore
     private let queue = DispatchQueue(label: "weft.sandbox.state")
     private let logger: Logger
-    private let changes = Broadcaster<Change>()
+    private let changes = Broadcaster<PodStatusChange>()
     private let statusWriter: StatusWriter
     private let writing: Task<Void, Never>
     // Touched only on `queue`.
@@ -78,7 +72,7 @@ public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtoco
         report.remoteJobId = runtime.remoteJobID
         report.status = status
         report.observeTime = .init(unixNanos: now)
-        changes.publish(Change(type: first ? .added : .modified, report: report))
+        changes.publish(PodStatusChange(type: first ? .added : .modified, report: report))
         statusWriter.enqueue(.init(uid: runtime.uid, status: status, observeTime: now, revision: 0))
     }
 
@@ -159,7 +153,7 @@ public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtoco
             let r = self.report(runtime)
             self.pods[uid] = nil
             self.published[uid] = nil
-            self.changes.publish(Change(type: .deleted, report: r))
+            self.changes.publish(PodStatusChange(type: .deleted, report: r))
             return r
         }
         try await store.delete(uid: uid)
@@ -182,27 +176,9 @@ public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtoco
     }
 
     public func watchPodStatuses(request: Weft_Sidecar_V1_WatchPodStatusesRequest, responses: RPCWriter<Weft_Sidecar_V1_WatchPodStatusesResponse>, context: ServerContext) async throws {
-        let filter = Set(request.pods.map(\.uid))
-        // Subscribe before the snapshot so that no change falls between them.
-        let subscription = changes.subscribe()
-        defer { changes.unsubscribe(subscription) }
-        let snapshot = await onQueue { self.pods.values.sorted { $0.uid < $1.uid }.map { self.report($0) } }
-        for r in snapshot where filter.isEmpty || filter.contains(r.pod.uid) {
-            var m = Weft_Sidecar_V1_WatchPodStatusesResponse()
-            m.changeType = .current
-            m.report = r
-            try await responses.write(m)
-        }
-        var synced = Weft_Sidecar_V1_WatchPodStatusesResponse()
-        synced.changeType = .synced
-        try await responses.write(synced)
-        for await change in subscription.events where filter.isEmpty || filter.contains(change.report.pod.uid) {
-            var m = Weft_Sidecar_V1_WatchPodStatusesResponse()
-            m.changeType = change.type
-            m.report = change.report
-            try await responses.write(m)
-        }
-        if subscription.overflowed { throw RPCError(code: .resourceExhausted, message: "the watcher fell too far behind; watch again to resynchronise") }
+        try await changes.serveWatch(request, snapshot: {
+            await onQueue { self.pods.values.sorted { $0.uid < $1.uid }.map { self.report($0) } }
+        }, responses: responses)
     }
 
     public func getContainerLogs(request: Weft_Sidecar_V1_GetContainerLogsRequest, responses: RPCWriter<Weft_Sidecar_V1_GetContainerLogsResponse>, context: ServerContext) async throws {

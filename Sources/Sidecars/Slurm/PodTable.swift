@@ -2,10 +2,7 @@ import Gen
 import WeftPodKit
 
 /// A status change for watchers.
-struct PodChange: Sendable {
-    var type: Weft_Common_V1_ChangeType
-    var report: Weft_Kubelet_V1_PodStatusReport
-}
+typealias PodChange = PodStatusChange
 
 /// One pod the sidecar manages.
 struct TrackedPod: Sendable {

@@ -407,26 +407,7 @@ public final class SlurmSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtocol,
 
     /// CURRENT for every selected pod, SYNCED, then ADDED/MODIFIED/DELETED as they happen.
     public func watchPodStatuses(request: Weft_Sidecar_V1_WatchPodStatusesRequest, responses: RPCWriter<Weft_Sidecar_V1_WatchPodStatusesResponse>, context: ServerContext) async throws {
-        let filter = Set(request.pods.map(\.uid))
-        // Subscribe before the snapshot so that no change falls between them.
-        let subscription = changes.subscribe()
-        defer { changes.unsubscribe(subscription) }
-        for p in await table.all where filter.isEmpty || filter.contains(p.uid) {
-            var m = Weft_Sidecar_V1_WatchPodStatusesResponse()
-            m.changeType = .current
-            m.report = p.report
-            try await responses.write(m)
-        }
-        var synced = Weft_Sidecar_V1_WatchPodStatusesResponse()
-        synced.changeType = .synced
-        try await responses.write(synced)
-        for await change in subscription.events where filter.isEmpty || filter.contains(change.report.pod.uid) {
-            var m = Weft_Sidecar_V1_WatchPodStatusesResponse()
-            m.changeType = change.type
-            m.report = change.report
-            try await responses.write(m)
-        }
-        if subscription.overflowed { throw RPCError(code: .resourceExhausted, message: "the watcher fell too far behind; watch again to resynchronise") }
+        try await changes.serveWatch(request, snapshot: { await table.all.map(\.report) }, responses: responses)
     }
 
     /// Streams `<name>.log` (CRI format, written by the job script with a timestamp per line)
