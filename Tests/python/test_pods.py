@@ -301,3 +301,22 @@ def test_kubelet_api_killed_and_restarted_loses_and_resubmits_nothing(tmp_path):
             assert [p.name for p in (d / "containers" / "main").glob("*.log")] == ["0.log"]
     finally:
         s.stop()
+
+
+def test_a_refused_slurm_submission_reports_slurms_reason(tmp_path):
+    if not slurm_available():
+        pytest.skip("Slurm is not running here (scripts/slurm-up.sh) or weft has no Slurm sidecar")
+    s = Stack("slurm", tmp_path)
+    s.start_sidecar()
+    s.start_api()
+    try:
+        manifest = tmp_path / "huge.yaml"
+        manifest.write_text("kind: Pod\nmetadata: {name: huge}\nspec:\n  restartPolicy: Never\n  containers:\n"
+                            "  - {name: c, image: host, command: [\"true\"], resources: {limits: {memory: 100000Gi}}}\n")
+        applied = s.weft("pods", "apply", "-f", str(manifest), check=0)
+        assert "SubmissionFailed" in applied.stdout, applied.stdout
+        pod = s.pod("huge")
+        assert pod["status"]["phase"] == "POD_PHASE_FAILED" and pod["status"]["reason"] == "SubmissionFailed"
+        assert "sbatch: error" in pod["status"]["message"], pod["status"]
+    finally:
+        s.stop()
