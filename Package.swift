@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "WeftVirtualKubelet",
             dependencies: ["Gen", "WeftRPC", "WeftPodKit", "WeftKubernetes", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/VirtualKubelet"
+            path: "Sources/VirtualKubelet", exclude: ["README.md"]
         ),
 
         // Service implementations.

@@ -120,8 +120,10 @@ struct SandboxSidecarTests {
         #expect(terminated(report.status.initContainerStatuses[0])?.reason == "Completed")
         #expect(terminated(report.status.containerStatuses[0])?.exitCode == 0)
         let log = try await box.logs(pod, "c0")
-        #expect(log.contains("from-init\nhello\nsecret=hunter2\n"), "\(log)")
-        #expect(log.contains("err\n"))
+        // stdout keeps its order; stderr lines land among them as they are read.
+        let lines = log.split(separator: "\n").map(String.init)
+        #expect(Array(lines.filter { $0 != "err" }.prefix(3)) == ["from-init", "hello", "secret=hunter2"], "\(log)")
+        #expect(lines.contains("err"))
         // Own PID namespace: only bwrap's init, the shell and its children are visible.
         let visible = log.split(separator: "\n").first { $0.hasPrefix("ns=") }.flatMap { Int($0.dropFirst(3)) } ?? 99
         #expect(visible < 6, "\(log)")
@@ -138,6 +140,24 @@ struct SandboxSidecarTests {
         let log = try await box.logs(pod, "c0")
         #expect(log == "root-read-only\nok\n/work\n", "\(log)")
         #expect(!FileManager.default.fileExists(atPath: "/etc/weft-should-fail"))
+    }
+
+    /// Kubernetes mounts service-account tokens under /var/run, a symlink to /run on Debian.
+    @Test func mountsUnderSymlinkedDirectoriesFollowTheLink() async throws {
+        let box = try await Sandbox()
+        let pod = try await box.create("linked", ["echo token > /var/run/secrets/weft/t && cat /run/secrets/weft/t"]) { s in
+            var v = Weft_Kubelet_V1_Volume()
+            v.name = "sa"
+            v.emptyDir = .init()
+            s.pod.spec.volumes = [v]
+            var m = Weft_Kubelet_V1_VolumeMount()
+            m.name = "sa"
+            m.mountPath = "/var/run/secrets/weft"
+            s.pod.spec.containers[0].volumeMounts = [m]
+        }
+        let r = try await box.finish(pod)
+        #expect(r.status.phase == .succeeded)
+        #expect(try await box.logs(pod, "c0") == "token\n")
     }
 
     @Test func exitCodesFailThePodAndInitFailureStopsIt() async throws {

@@ -87,17 +87,46 @@ public struct BubblewrapCommand: Sendable {
         args += [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-uts", "--unshare-ipc", "--hostname", spec.hostname]
         if spec.isolateNetwork { args.append("--unshare-net") }
         if let user = spec.user { args += ["--unshare-user", "--uid", String(user.uid), "--gid", String(user.gid)] }
-        let targets = spec.mounts.map(\.target) + [spec.workingDirectory]
+        // Mount points are resolved through the image's symlinks (`/var/run` → `/run`), as
+        // container runtimes do, so that a mount under a linked directory lands where it points.
+        let mounts = spec.mounts.map { m in SandboxMount(source: m.source, target: Self.resolve(m.target, in: spec.root), readOnly: m.readOnly) }
+        let workingDirectory = Self.resolve(spec.workingDirectory, in: spec.root)
+        let targets = mounts.map(\.target) + [workingDirectory]
         args += try rootArguments(root: spec.root, inside: "", targets: targets)
         args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        for m in spec.mounts.sorted(by: { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }) {
+        for m in mounts.sorted(by: { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }) {
             args += [m.readOnly ? "--ro-bind" : "--bind", m.source, m.target]
         }
-        args += ["--remount-ro", "/", "--chdir", spec.workingDirectory, "--clearenv"]
+        args += ["--remount-ro", "/", "--chdir", workingDirectory, "--clearenv"]
         for (k, v) in spec.environment { args += ["--setenv", k, v] }
         args.append("--")
         args += spec.command
         return args
+    }
+
+    /// `path` with every symbolic link of the image along it followed (at most 40), as an
+    /// absolute path inside the image; components that do not exist are kept as written.
+    static func resolve(_ path: String, in root: String) -> String {
+        let fm = FileManager.default
+        let prefix = root == "/" ? "" : root
+        var pending = path.split(separator: "/").map(String.init)
+        var resolved: [String] = []
+        var links = 0
+        while !pending.isEmpty {
+            let component = pending.removeFirst()
+            if component == "." || component.isEmpty { continue }
+            if component == ".." { _ = resolved.popLast(); continue }
+            let candidate = "/" + (resolved + [component]).joined(separator: "/")
+            if links < 40, let target = try? fm.destinationOfSymbolicLink(atPath: prefix + candidate) {
+                links += 1
+                let parts = target.split(separator: "/").map(String.init)
+                if target.hasPrefix("/") { resolved = [] }
+                pending = parts + pending
+                continue
+            }
+            resolved.append(component)
+        }
+        return "/" + resolved.joined(separator: "/")
     }
 
     /// Binds the entries of `root + inside` into the sandbox, expanding directories that contain a

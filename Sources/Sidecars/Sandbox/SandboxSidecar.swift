@@ -240,9 +240,8 @@ public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtoco
         r.inUse.cpuMillis = cpuInUse
         r.inUse.memoryBytes = memInUse
         r.inUse.pods = running
-        r.allocatable.cpuMillis = max(0, r.capacity.cpuMillis - cpuInUse)
-        r.allocatable.memoryBytes = max(0, r.capacity.memoryBytes - memInUse)
-        r.allocatable.pods = max(0, configuration.maxPods - running)
+        // Nothing is reserved for the system: the scheduler subtracts running pods itself.
+        r.allocatable = r.capacity
         r.managedPods = managed
         r.nodeLabels = ["weft.io/backend": "sandbox"]
         r.features.watchPodStatuses = true
