@@ -3,6 +3,7 @@ import Gen
 import Logging
 import Testing
 import WeftKubernetes
+import WeftPodKit
 import WeftVirtualKubelet
 
 struct PodSubmissionBuilderTests {

@@ -1,50 +1,8 @@
 import Gen
+import WeftPodKit
 import WeftRPC
 
-/// The ConfigMaps and Secrets a pod needs, and which of them are optional.
-struct PodReferences {
-    var configMaps: [String: Bool] = [:]  // name → optional
-    var secrets: [String: Bool] = [:]
-
-    init(_ pod: Weft_Kubelet_V1_Pod) {
-        func need(_ map: inout [String: Bool], _ name: String, optional: Bool) {
-            guard !name.isEmpty else { return }
-            map[name] = (map[name] ?? true) && optional
-        }
-        for v in pod.spec.volumes {
-            switch v.source {
-            case .configMap(let s)?: need(&configMaps, s.name, optional: s.allowMissing)
-            case .secret(let s)?: need(&secrets, s.secretName, optional: s.allowMissing)
-            case .projected(let p)?:
-                for src in p.sources {
-                    switch src.projection {
-                    case .configMap(let c)?: need(&configMaps, c.name, optional: c.allowMissing)
-                    case .secret(let s)?: need(&secrets, s.name, optional: s.allowMissing)
-                    default: break
-                    }
-                }
-            default: break
-            }
-        }
-        for c in pod.spec.initContainers + pod.spec.containers {
-            for e in c.envFrom {
-                switch e.source {
-                case .configMapName(let n)?: need(&configMaps, n, optional: e.allowMissing)
-                case .secretName(let n)?: need(&secrets, n, optional: e.allowMissing)
-                case nil: break
-                }
-            }
-            for e in c.env {
-                guard case .valueFrom(let from)? = e.source else { continue }
-                switch from.source {
-                case .configMapKeyRef(let r)?: need(&configMaps, r.name, optional: r.allowMissing)
-                case .secretKeyRef(let r)?: need(&secrets, r.name, optional: r.allowMissing)
-                default: break
-                }
-            }
-        }
-    }
-
+extension PodReferences {
     /// Throws INVALID_ARGUMENT naming the first required ConfigMap or Secret missing from `submission`.
     func check(_ submission: Weft_Kubelet_V1_PodSubmission) throws {
         let haveCM = Set(submission.configMaps.map(\.metadata.name))
