@@ -320,3 +320,23 @@ def test_a_refused_slurm_submission_reports_slurms_reason(tmp_path):
         assert "sbatch: error" in pod["status"]["message"], pod["status"]
     finally:
         s.stop()
+
+
+def test_logs_follow_until_the_container_ends(tmp_path):
+    s = Stack("sandbox", tmp_path)
+    s.start_api()
+    try:
+        manifest = tmp_path / "ticker.yaml"
+        manifest.write_text("kind: Pod\nmetadata: {name: ticker}\nspec:\n  restartPolicy: Never\n  containers:\n"
+                            "  - {name: c, image: host, command: [\"/bin/sh\", \"-c\", \"for i in 1 2 3 4 5; do echo tick-$i; sleep 0.3; done\"]}\n")
+        s.weft("pods", "apply", "-f", str(manifest), check=0)
+        started = time.time()
+        followed = s.weft("pods", "logs", "ticker", "-f", check=0, timeout=30)
+        assert followed.stdout == "".join(f"tick-{i}\n" for i in range(1, 6)), followed.stdout
+        assert 0.8 < time.time() - started < 20, "follow returned before the container ended, or hung after"
+        limited = s.weft("pods", "logs", "ticker", "--limit-bytes", "8", check=0).stdout
+        assert limited == "tick-1\nt"
+        missing = s.weft("pods", "logs", "ticker", "-c", "nope")
+        assert missing.returncode == 1 and "INVALID_ARGUMENT" in missing.stderr
+    finally:
+        s.stop()
