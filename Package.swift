@@ -84,7 +84,7 @@ let package = Package(
                 "WeftPodKit", "CProcess", "Gen", "WeftRPC", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            path: "Sources/Sidecars/Sandbox"
+            path: "Sources/Sidecars/Sandbox", exclude: ["README.md"]
         ),
 
         .target(
@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "WeftKubernetes",
             dependencies: ["Gen", "WeftPodKit", .product(name: "Yams", package: "Yams")],
-            path: "Sources/Kubernetes"
+            path: "Sources/Kubernetes", exclude: ["README.md"]
         ),
 
         // The virtual kubelet: a Kubernetes node backed by the kubelet API.
@@ -128,7 +128,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
 
         // Tests.
