@@ -154,11 +154,6 @@ public final class PodRecordStore: Sendable {
         }
     }
 
-    /// Stores one status (see ``updateStatuses(_:)``).
-    public func updateStatus(uid: String, status: Weft_Kubelet_V1_PodStatus, observeTime: Int64, revision: Int64) async throws {
-        try await updateStatuses([StatusUpdate(uid: uid, status: status, observeTime: observeTime, revision: revision)])
-    }
-
     /// Removes the record of `uid`; returns it if there was one.
     @discardableResult
     public func delete(uid: String) async throws -> PodRecord? {
