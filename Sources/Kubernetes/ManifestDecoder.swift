@@ -113,10 +113,7 @@ public enum ManifestDecoder {
     }
 
     static func timestamp(_ n: ManifestNode) throws(ManifestError) -> Google_Protobuf_Timestamp {
-        guard let nanos = RFC3339Parse.parse(try n.string()) else { throw n.error("expected an RFC 3339 time") }
-        var t = Google_Protobuf_Timestamp()
-        t.seconds = nanos / 1_000_000_000
-        t.nanos = Int32(nanos % 1_000_000_000)
+        guard let t = KubernetesTime.parse(try n.string()) else { throw n.error("expected an RFC 3339 time") }
         return t
     }
 
@@ -458,10 +455,4 @@ public enum ManifestDecoder {
         }
         return v
     }
-}
-
-/// RFC 3339 parsing for manifests (WeftPodKit's parser, re-exported for this module's use).
-import WeftPodKit
-enum RFC3339Parse {
-    static func parse(_ s: String) -> Int64? { RFC3339.parse(s) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Gen
 import Synchronization
+import WeftRPC
 
 /// A container log on disk, one entry per line as the CRI writes them:
 /// `<RFC 3339 nano time> <stream> <F|P> <content>\n`, where `P` marks a piece of a line that the
@@ -191,8 +192,6 @@ public struct ContainerLogStreamer: Sendable {
             if first {
                 chosen = ContainerLogReader.select(entries, options: options, now: Google_Protobuf_Timestamp.now.unixNanos)
                 first = false
-            } else if let since = ContainerLogReader.sinceNanos(options, now: Google_Protobuf_Timestamp.now.unixNanos), case .sinceTime? = options.since {
-                chosen = chosen.filter { $0.time >= since }
             }
             var bytes = ContainerLogReader.render(chosen, timestamps: options.timestamps)
             if Int64(bytes.count) > limit - sent { bytes = Array(bytes.prefix(Int(limit - sent))) }
@@ -224,5 +223,17 @@ public struct ContainerLogStreamer: Sendable {
         let bytes = [UInt8](data)
         let (entries, consumed) = ContainerLogReader.parse(bytes)
         return (entries, offset + UInt64(consumed))
+    }
+}
+
+extension ContainerLogStreamer {
+    /// Streams the log as `SidecarService.GetContainerLogs` responses.
+    public func run(isFinished: @Sendable () async -> Bool, into responses: RPCWriter<Weft_Sidecar_V1_GetContainerLogsResponse>) async throws {
+        try await run(isFinished: isFinished) { chunk, offset in
+            var m = Weft_Sidecar_V1_GetContainerLogsResponse()
+            m.chunk.data = Data(chunk)
+            m.chunk.offset = offset
+            try await responses.write(m)
+        }
     }
 }

@@ -10,9 +10,7 @@ public enum ContainerRun: Sendable, Equatable {
     case terminated(exitCode: Int32, signal: Int32 = 0, reason: String, message: String = "", startedAt: Int64, finishedAt: Int64)
 
     /// Kubernetes' reason for an exit: `Completed` for 0, `Error` otherwise.
-    public static func exitReason(_ code: Int32, signal: Int32 = 0) -> String {
-        return code == 0 && signal == 0 ? "Completed" : "Error"
-    }
+    public static func exitReason(_ code: Int32) -> String { code == 0 ? "Completed" : "Error" }
 
     /// True for a terminated run with exit code 0 and no signal.
     public var succeeded: Bool {

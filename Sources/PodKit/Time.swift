@@ -1,5 +1,6 @@
 import Foundation
 import Gen
+import WeftProtobuf
 
 extension Google_Protobuf_Timestamp {
     /// The timestamp of `date`.
@@ -48,7 +49,7 @@ public enum RFC3339 {
         let nanos = unixNanos - secs * 1_000_000_000
         let days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
         let rem = secs - days * 86400
-        let (y, m, d) = civil(fromDays: days)
+        let (y, m, d) = WellKnownJSON.civil(fromDays: days)
         func pad(_ v: Int64, _ w: Int) -> String {
             let s = String(v)
             return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
@@ -95,29 +96,7 @@ public enum RFC3339 {
             return nil
         }
         guard i == b.count else { return nil }
-        let days = daysFromCivil(y, mo, d)
+        let days = WellKnownJSON.days(fromCivil: y, mo, d)
         return ((days * 86400 + h * 3600 + mi * 60 + s) - offset) * 1_000_000_000 + nanos
-    }
-
-    // Howard Hinnant's civil-from-days and days-from-civil algorithms.
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-
-    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
     }
 }

@@ -36,8 +36,14 @@ final class PodRuntime: @unchecked Sendable {
         self.queue = queue
         self.logger = logger
         remoteJobID = "sandbox-\(pod.metadata.uid)"
-        initRecords = pod.spec.initContainers.map { ContainerRecord(name: $0.name, image: $0.image, run: .waiting(reason: "PodInitializing")) }
-        records = pod.spec.containers.map { ContainerRecord(name: $0.name, image: $0.image, run: .waiting(reason: pod.spec.initContainers.isEmpty ? "ContainerCreating" : "PodInitializing")) }
+        let uid = pod.metadata.uid
+        initRecords = pod.spec.initContainers.map {
+            ContainerRecord(name: $0.name, image: $0.image, run: .waiting(reason: "PodInitializing"), containerID: "sandbox://\(uid)/\($0.name)")
+        }
+        records = pod.spec.containers.map {
+            ContainerRecord(name: $0.name, image: $0.image, run: .waiting(reason: pod.spec.initContainers.isEmpty ? "ContainerCreating" : "PodInitializing"),
+                            containerID: "sandbox://\(uid)/\($0.name)")
+        }
     }
 
     /// A runtime restored after a sidecar restart: its processes died with the old sidecar.
@@ -166,9 +172,8 @@ final class PodRuntime: @unchecked Sendable {
         finishedLogs.insert(container)
         let finished = Google_Protobuf_Timestamp.now.unixNanos
         let signal = exit.code > 128 ? exit.code - 128 : exit.signal
-        var reason = ContainerRun.exitReason(exit.code)
-        var message = ""
-        if deleting { reason = exit.code == 0 ? "Completed" : "Error"; message = "the pod was deleted" }
+        let reason = ContainerRun.exitReason(exit.code)
+        var message = deleting ? "the pod was deleted" : ""
         if exit.code == 127 || exit.code == 126 { message = "the command could not be run (exit \(exit.code)); see the container log" }
         let run = ContainerRun.terminated(exitCode: exit.code, signal: signal, reason: reason, message: message, startedAt: startedAt, finishedAt: finished)
         setRun(run, isInit: isInit, index: index, notify: false)
@@ -209,7 +214,6 @@ final class PodRuntime: @unchecked Sendable {
 
     private func setRun(_ run: ContainerRun, isInit: Bool, index: Int, notify: Bool = true) {
         if isInit { initRecords[index].run = run } else { records[index].run = run }
-        if isInit { initRecords[index].containerID = "sandbox://\(uid)/\(initRecords[index].name)" } else { records[index].containerID = "sandbox://\(uid)/\(records[index].name)" }
         if notify { onChange() }
     }
 

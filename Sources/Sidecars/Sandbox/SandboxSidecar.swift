@@ -200,12 +200,7 @@ public final class SandboxSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtoco
         let streamer = ContainerLogStreamer(path: path, options: options)
         try await streamer.run(isFinished: { [self] in
             await onQueue { runtime.logFinished(container: container) || self.pods[uid] !== runtime }
-        }, send: { chunk, offset in
-            var m = Weft_Sidecar_V1_GetContainerLogsResponse()
-            m.chunk.data = Data(chunk)
-            m.chunk.offset = offset
-            try await responses.write(m)
-        })
+        }, into: responses)
     }
 
     public func ping(request: Weft_Sidecar_V1_PingRequest, context: ServerContext) async throws -> Weft_Sidecar_V1_PingResponse {

@@ -431,12 +431,7 @@ public final class SlurmSidecar: Weft_Sidecar_V1_SidecarService.ServiceProtocol,
         try await streamer.run(isFinished: {
             guard let p = await table.get(uid) else { return true }
             return p.final || p.deleting || FileManager.default.fileExists(atPath: statusPath)
-        }, send: { chunk, offset in
-            var m = Weft_Sidecar_V1_GetContainerLogsResponse()
-            m.chunk.data = Data(chunk)
-            m.chunk.offset = offset
-            try await responses.write(m)
-        })
+        }, into: responses)
     }
 
     /// Whether slurmctld answers `sinfo`.
