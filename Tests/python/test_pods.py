@@ -340,3 +340,20 @@ def test_logs_follow_until_the_container_ends(tmp_path):
         assert missing.returncode == 1 and "INVALID_ARGUMENT" in missing.stderr
     finally:
         s.stop()
+
+
+def test_sandbox_applies_memory_limits_and_network_isolation(tmp_path):
+    s = Stack("sandbox", tmp_path)
+    s.start_api()
+    try:
+        s.weft("pods", "apply", "-f", str(Path(__file__).with_name("sandbox_limits.yaml")), check=0)
+        for name in ("memlimit", "nolimit", "isolated"):
+            s.weft("pods", "watch", name, "--until-done", timeout=60)
+        # 300 MiB against a 64Mi limit (RLIMIT_DATA through prlimit) fails; without a limit it works.
+        assert "MemoryError" in s.weft("pods", "logs", "memlimit", check=0).stdout
+        assert s.pod("memlimit")["status"]["phase"] == "POD_PHASE_FAILED"
+        assert "allocated" in s.weft("pods", "logs", "nolimit", check=0).stdout
+        # sandbox.weft.io/network: none gives the pod a network namespace with loopback only.
+        assert s.weft("pods", "logs", "isolated", check=0).stdout.split() == ["lo"]
+    finally:
+        s.stop()
