@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // System libraries.
@@ -107,7 +109,36 @@ let package = Package(
             path: "Sources/VirtualKubelet", exclude: ["README.md"]
         ),
 
+        // Authentication and authorization: bearer JWTs against OIDC issuers, mTLS identities,
+        // declarative policies, one server interceptor for every service.
+        .target(
+            name: "WeftAuth",
+            dependencies: [
+                "WeftRPC", "Gen", .product(name: "JWTKit", package: "jwt-kit"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Auth", exclude: ["README.md"]
+        ),
+
+        // Accounting: APEL formats (text messages, StAR XML, accelerator JSON) and their rules.
+        .target(name: "WeftAPEL", dependencies: ["Gen", "WeftProtobuf"], path: "Sources/APEL", exclude: ["README.md"]),
+
         // Service implementations.
+        .target(
+            name: "WeftAccounting",
+            dependencies: [
+                "Gen", "WeftRPC", "WeftAPEL", "WeftPodKit", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Servers/Accounting", exclude: ["README.md"]
+        ),
+        .target(
+            name: "WeftIdentity",
+            dependencies: [
+                "Gen", "WeftRPC", "WeftAuth", "WeftPodKit", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Servers/Identity"
+        ),
         .target(name: "WeftHealth", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Health"),
         .target(name: "WeftInterop", dependencies: ["Gen", "WeftRPC"], path: "Sources/Servers/Interop"),
         .target(
@@ -117,12 +148,18 @@ let package = Package(
         ),
         .target(name: "WeftReflection", dependencies: ["Gen", "WeftRPC", "WeftProtobuf"], path: "Sources/Servers/Reflection"),
         .target(name: "WeftInteropClient", dependencies: ["Gen", "WeftRPC"], path: "Sources/Clients/Interop"),
+        .target(
+            name: "WeftAccountingPublisher",
+            dependencies: ["Gen", "WeftRPC", "WeftProtobuf", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Clients/Accounting"
+        ),
 
         .executableTarget(
             name: "weft",
             dependencies: [
                 "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient", "WeftReflection", "CMalloc",
                 "WeftKubelet", "WeftSandboxSidecar", "WeftSlurmSidecar", "WeftKubernetes", "WeftPodKit", "WeftVirtualKubelet",
+                "WeftAuth", "WeftIdentity", "WeftAPEL", "WeftAccounting", "WeftAccountingPublisher",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -135,7 +172,14 @@ let package = Package(
         // Tests.
         .testTarget(name: "ProtoCompilerTests", dependencies: ["ProtoCompiler", "ProtoSwiftEmitter"]),
         .testTarget(name: "WeftProtobufTests", dependencies: ["WeftProtobuf"]),
-        .target(name: "TestSupport", dependencies: ["WeftRPC", "Gen", "TestProtos"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "WeftRPC", "Gen", "TestProtos", .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "WeftRPCTests", dependencies: ["WeftRPC", "Gen", "TestProtos", "TestSupport"]),
         .testTarget(name: "WeftHTTP2Tests", dependencies: [
             "WeftHTTP2", "WeftTLS", "WeftRPC", "Gen", "TestProtos", "TestSupport",
@@ -155,6 +199,10 @@ let package = Package(
             "WeftSlurmSidecar", "WeftPodKit", "Gen", "WeftRPC",
         ]),
         .testTarget(name: "WeftHealthTests", dependencies: ["WeftHealth", "WeftRPC", "Gen"]),
+        .testTarget(name: "WeftAuthTests", dependencies: ["WeftAuth", "WeftRPC", "Gen", "TestSupport", "TestProtos", "WeftHTTP2", "WeftTLS"]),
+        .testTarget(name: "WeftIdentityTests", dependencies: ["WeftIdentity", "WeftAuth", "WeftRPC", "Gen", "TestSupport", "WeftProtobuf"]),
+        .testTarget(name: "WeftAPELTests", dependencies: ["WeftAPEL", "Gen", "WeftProtobuf"]),
+        .testTarget(name: "WeftAccountingTests", dependencies: ["WeftAccounting", "WeftAPEL", "Gen", "WeftRPC", "WeftAccountingPublisher"]),
         // Test protos (every field type) compiled by the same plugin, and protobuf-c's codec for them.
         .target(name: "TestProtos", dependencies: ["Gen", "WeftProtobuf", "WeftRPC"], path: "Tests/TestProtos", plugins: ["codegen"]),
         .target(

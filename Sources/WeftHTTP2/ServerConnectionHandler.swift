@@ -2,6 +2,7 @@ import CNghttp2
 import Logging
 import NIOCore
 import WeftRPC
+import WeftTLS
 
 /// Limits and timers of a server connection.
 public struct HTTP2ServerLimits: Sendable {
@@ -82,6 +83,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     private var executor: EventLoopExecutor?
     private var flushScheduled = false
     private var peer = "unknown"
+    /// The client certificate's subject, once TLS reports it.
+    private var peerCertificateSubject: String?
     private var pingStrikes = 0
     private var lastClientPing: NIODeadline?
     private var keepaliveTask: Scheduled<Void>?
@@ -139,6 +142,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             self.logger.debug("no HTTP/2 preface in time; closing", metadata: ["peer": "\(self.peer)"])
             self.context?.close(promise: nil)
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSEstablished { peerCertificateSubject = tls.peerSubject }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -431,7 +439,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
                         }.get()
                     }
                 },
-                responseMetadata: responseContext
+                responseMetadata: responseContext,
+                peerCertificateSubject: peerCertificateSubject
             )
             let server = self.server
             call.task = Task.immediate(executorPreference: executor) { await server.handle(stream) }

@@ -27,6 +27,14 @@ public protocol ProtoMessage: Sendable, Hashable {
 }
 
 extension ProtoMessage {
+    /// A message built by `populate` from the defaults: `.with { $0.name = "x" }`.
+    @inlinable
+    public static func with(_ populate: (inout Self) throws -> Void) rethrows -> Self {
+        var message = Self()
+        try populate(&message)
+        return message
+    }
+
     /// The fully qualified protobuf name of this message's type.
     @inlinable
     public var protoMessageName: String { Self.protoMessageName }

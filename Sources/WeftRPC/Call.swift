@@ -65,6 +65,8 @@ public struct ServerContext: Sendable {
     public var peer: String
     /// The instant after which the client no longer waits, if it set a timeout.
     public var deadline: ContinuousClock.Instant?
+    /// The subject (RFC 2253) of the client certificate verified by mutual TLS, if any.
+    public var peerCertificateSubject: String?
     /// Values that interceptors attach for handlers (e.g. the authenticated identity).
     public var attributes: [String: String]
     /// Response metadata; shared with the transport, which sends it.
@@ -77,8 +79,10 @@ public struct ServerContext: Sendable {
         peer: String,
         deadline: ContinuousClock.Instant? = nil,
         attributes: [String: String] = [:],
-        response: ResponseMetadata = ResponseMetadata()
+        response: ResponseMetadata = ResponseMetadata(),
+        peerCertificateSubject: String? = nil
     ) {
+        self.peerCertificateSubject = peerCertificateSubject
         self.descriptor = descriptor
         self.requestMetadata = requestMetadata
         self.peer = peer

@@ -142,7 +142,7 @@ public struct RPCServer: Sendable {
         }
         let context = ServerContext(
             descriptor: route.descriptor, requestMetadata: stream.metadata, peer: stream.peer, deadline: stream.deadline,
-            response: stream.responseMetadata)
+            response: stream.responseMetadata, peerCertificateSubject: stream.peerCertificateSubject)
         let headersSent = Mutex(false)
         let responses = stream.responses
         let messageWriter = RPCWriter<[UInt8]> { (bytes: [UInt8], options: WriteOptions) in

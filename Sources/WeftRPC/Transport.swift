@@ -56,6 +56,8 @@ public struct ServerStream: Sendable {
     public var peer: String
     /// The client's deadline, if it sent one.
     public var deadline: ContinuousClock.Instant?
+    /// The subject of the client certificate the peer proved over mutual TLS, if any.
+    public var peerCertificateSubject: String?
     /// Serialized request messages; ends when the client half-closes.
     public var requests: RPCAsyncSequence<[UInt8]>
     /// Where response parts go; `.end` is written exactly once, last.
@@ -71,9 +73,11 @@ public struct ServerStream: Sendable {
         deadline: ContinuousClock.Instant?,
         requests: RPCAsyncSequence<[UInt8]>,
         responses: RPCWriter<ResponsePart>,
-        responseMetadata: ResponseMetadata = ResponseMetadata()
+        responseMetadata: ResponseMetadata = ResponseMetadata(),
+        peerCertificateSubject: String? = nil
     ) {
         self.responseMetadata = responseMetadata
+        self.peerCertificateSubject = peerCertificateSubject
         self.path = path
         self.metadata = metadata
         self.peer = peer

@@ -116,6 +116,15 @@ private let selectALPN: @convention(c) (
 /// thread's error queue, and an event-loop thread shares that queue between all its connections, so
 /// an error left by one connection (a failed handshake, a verification failure) would otherwise make
 /// a harmless `SSL_ERROR_WANT_READ` on another look fatal and close it.
+/// Fired inbound once the TLS handshake has completed, so that handlers above learn who the peer
+/// proved to be (mutual TLS) without reaching into the TLS handler.
+public struct TLSEstablished: Sendable, Hashable {
+    /// The negotiated ALPN protocol.
+    public var applicationProtocol: String?
+    /// The RFC 2253 subject of the verified client certificate, when the peer presented one.
+    public var peerSubject: String?
+}
+
 public final class OpenSSLHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
@@ -236,6 +245,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler {
             pending.removeAll()
             for (b, p) in queued { encrypt(b, context: context, promise: p) }
             flushCiphertext(context: context)
+            context.fireUserInboundEventTriggered(TLSEstablished(applicationProtocol: negotiatedProtocol, peerSubject: peerSubject))
             return
         }
         let err = SSL_get_error(ssl, rc)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import WeftAuth
 import WeftHealth
 import WeftHTTP2
 import WeftRPC
@@ -26,6 +27,8 @@ struct Sidecar: AsyncParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "Serve TLS with this certificate chain (PEM).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "Private key of --tls-cert (PEM).") var tlsKey: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: "Configuration file (YAML): auth issuers and grants (callers need the sidecar permission). Without: development mode.") var config: String?
+    @Option(name: .customLong("client-ca"), help: "Require client certificates signed by this CA (mutual TLS).") var clientCA: String?
 
     func run() async throws {
         bootstrapLogging(level: logLevel)
@@ -34,8 +37,9 @@ struct Sidecar: AsyncParsableCommand {
         var tls: TLSConfiguration?
         if tlsCert != nil || tlsKey != nil {
             guard let tlsCert, let tlsKey else { throw ValidationError("--tls-cert and --tls-key go together") }
-            tls = TLSConfiguration(certificateChainFile: tlsCert, privateKeyFile: tlsKey)
+            tls = TLSConfiguration(certificateChainFile: tlsCert, privateKeyFile: tlsKey, trustRootsFile: clientCA, requireClientCertificate: clientCA != nil)
         }
+        let auth = try AuthSetup(try config.map(ConfigurationFile.load), path: config, logger: Logger(label: "weft.auth"))
         let service: any RegistrableRPCService
         switch backend {
         case .sandbox:
@@ -58,7 +62,8 @@ struct Sidecar: AsyncParsableCommand {
             }
         }
         let health = HealthService()
-        let rpc = RPCServer(services: [health, service])
+        let rpc = RPCServer(services: [health, service], interceptors: [auth.interceptor(apiKeys: nil)])
+        if auth.isDevelopmentMode { FileHandle.standardError.write(Data(AuthSetup.developmentWarning.utf8)) }
         let server: HTTP2Server
         do {
             server = try await HTTP2Server.start(serving: rpc, configuration: .init(target: target, tls: tls))

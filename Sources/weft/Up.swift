@@ -4,7 +4,9 @@ import Foundation
 import Gen
 import Logging
 import WeftHealth
+import WeftAuth
 import WeftHTTP2
+import WeftIdentity
 import WeftKubelet
 import WeftSandboxSidecar
 import WeftReflection
@@ -25,6 +27,8 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Run pods on this external sidecar (HOST:PORT or unix:PATH) instead of the embedded sandbox.") var sidecar: String?
     @Option(name: .customLong("sidecar-ca"), help: "Reach --sidecar over TLS, verified with this CA (PEM).") var sidecarCA: String?
     @Option(name: .customLong("image-root"), help: "Where the sandbox finds image root file systems (default DATA-DIR/images; the image \"host\" is the host's root).") var imageRoot: String?
+    @Option(name: .customLong("sidecar-token-file"), help: "Send the bearer token in this file to --sidecar.") var sidecarTokenFile: String?
+    @Option(help: "Configuration file (YAML): auth issuers and grants, identity sites, accounting. Without auth issuers: development mode.") var config: String?
     @Flag(help: "After start-up, offload a demo pod through the kubelet API, follow it and print its logs.") var demo = false
 
     func run() async throws {
@@ -39,8 +43,20 @@ struct Up: AsyncParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let logger = Logger(label: "weft.up")
-        var services: [any RegistrableRPCService] = []
+        let file = try config.map(ConfigurationFile.load)
+        let auth = try AuthSetup(file, path: config, logger: Logger(label: "weft.auth"))
+        if demo, !auth.isDevelopmentMode { throw ValidationError("--demo calls without a token: use it without auth issuers in --config") }
+        let identity: IdentityService
+        do {
+            identity = try IdentityService(
+                configuration: AuthSetup.identityConfiguration(file, databasePath: dataDir + "/identity.sqlite"), verifier: auth.verifier)
+        } catch {
+            throw OperationFailure("cannot open the identity store in \(dataDir)/identity.sqlite: \(error)")
+        }
+        var services: [any RegistrableRPCService] = [identity]
         let sidecarTransport: any ClientTransport
+        var sidecarInterceptors: [any ClientInterceptor] = []
+        if let sidecarTokenFile { sidecarInterceptors.append(BearerTokenInterceptor(.file(sidecarTokenFile))) }
         if let sidecar {
             sidecarTransport = try HTTP2ClientTransport(target: try Self.parseTarget(sidecar), tls: sidecarCA.map { TLSConfiguration(trustRootsFile: $0) })
         } else {
@@ -51,11 +67,12 @@ struct Up: AsyncParsableCommand {
                 throw OperationFailure("cannot open the sandbox state in \(dataDir)/sandbox: \(error)")
             }
             services.append(sandbox)
+            // In-process calls never leave this process: nothing to authenticate.
             sidecarTransport = InProcessTransport(server: RPCServer(services: [sandbox]))
         }
         let kubelet: KubeletAPI
         do {
-            kubelet = try await KubeletAPI(sidecar: sidecarTransport, configuration: KubeletAPIConfiguration(databasePath: dataDir + "/kubelet.sqlite"))
+            kubelet = try await KubeletAPI(sidecar: sidecarTransport, sidecarInterceptors: sidecarInterceptors, configuration: KubeletAPIConfiguration(databasePath: dataDir + "/kubelet.sqlite"))
         } catch {
             throw OperationFailure("cannot open the pod records in \(dataDir)/kubelet.sqlite: \(error)")
         }
@@ -64,7 +81,7 @@ struct Up: AsyncParsableCommand {
         let health = HealthService()
         let hosted = [Grpc_Health_V1_Health.serviceName] + RPCServer(services: services).router.serviceNames
         let reflection = ReflectionService(files: GenFiles.files, services: hosted)
-        let rpc = RPCServer(services: [health, reflection, reflection.v1alpha] + services)
+        let rpc = RPCServer(services: [health, reflection, reflection.v1alpha] + services, interceptors: [auth.interceptor(apiKeys: identity)])
         let server: HTTP2Server
         do {
             server = try await HTTP2Server.start(serving: rpc, configuration: .init(target: target, tls: tls))
@@ -75,9 +92,11 @@ struct Up: AsyncParsableCommand {
         for s in rpc.router.serviceNames { health.setStatus(.serving, for: s) }
         let bound = server.localAddress.map { "\($0)" } ?? listen
         let endpoints = rpc.router.serviceNames.map { "  \($0)" }.joined(separator: "\n")
+        if auth.isDevelopmentMode { FileHandle.standardError.write(Data(AuthSetup.developmentWarning.utf8)) }
         FileHandle.standardError.write(Data("""
             weft up: listening on \(bound)\(tls == nil ? " (h2c)" : " (TLS)"), data in \(dataDir)
             pods run on: \(sidecar.map { "the sidecar at \($0)" } ?? "the embedded sandbox (bubblewrap)")
+            authentication: \(auth.isDevelopmentMode ? "OFF (development mode)" : "bearer tokens of \(auth.verifier?.configuredIssuers.map(\.issuer).joined(separator: ", ") ?? "")\(auth.acceptCertificates ? ", client certificates" : "")")
             services:
             \(endpoints)
             Ctrl-C stops.

@@ -53,8 +53,12 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
     public static let version = "weft-kubelet-api/0.1.0"
 
     /// Opens the record store and loads every pod; call ``run()`` to follow the sidecar.
-    public init(sidecar: any ClientTransport, configuration: KubeletAPIConfiguration, logger: Logger = Logger(label: "weft.kubelet")) async throws {
-        self.sidecar = Weft_Sidecar_V1_SidecarService.Client(transport: sidecar)
+    /// `sidecarInterceptors` run on every call to the sidecar (e.g. a bearer token).
+    public init(
+        sidecar: any ClientTransport, sidecarInterceptors: [any ClientInterceptor] = [], configuration: KubeletAPIConfiguration,
+        logger: Logger = Logger(label: "weft.kubelet")
+    ) async throws {
+        self.sidecar = Weft_Sidecar_V1_SidecarService.Client(RPCClient(transport: sidecar, interceptors: sidecarInterceptors))
         self.configuration = configuration
         self.logger = logger
         store = try PodRecordStore(path: configuration.databasePath)

@@ -1,0 +1,138 @@
+import Foundation
+import Gen
+import Testing
+import WeftAPEL
+import WeftAccounting
+import WeftRPC
+
+@Suite struct StoreTests {
+    @Test func reopenedStoreKeepsRecordsSummariesAndSequences() async throws {
+        let dir = NSTemporaryDirectory() + "weft-accounting-\(UUID().uuidString)"
+        do {
+            let stack = try Stack(dir: dir)
+            _ = try await stack.acks([Records.batch(1, (0..<10).map { Records.job("j\($0)") }), Records.batch(2, [Records.job("k")])])
+            stack.service.shutdown()
+            try stack.store.close()
+        }
+        let stack = try Stack(dir: dir)
+        #expect(try await stack.store.recordCount() == 11)
+        #expect(try await stack.query(groupBy: []).rows.first?.job.numberOfJobs == 11)
+        let (responses, _) = try await stack.publish([Records.batch(2, [Records.job("k")]), Records.batch(3, [Records.job("m")])])
+        guard case .accepted(let accepted)? = responses.first?.message else { Issue.record("no accepted"); return }
+        #expect(accepted.lastCommittedSequence == 2)
+        let acks = responses.compactMap { if case .ack(let a)? = $0.message { a } else { nil } }
+        #expect(acks.map(\.duplicate) == [true, false])
+        #expect(try await stack.query(groupBy: []).rows.first?.job.numberOfJobs == 12)
+    }
+
+    @Test func otherKindsAreSummarised() async throws {
+        let stack = try Stack()
+        func cloud(_ created: Int64, wall: Int64) -> Weft_Accounting_V1_UsageRecord {
+            var c = Weft_Accounting_V1_CloudRecord()
+            c.vmUuid = "vm-1"
+            c.siteName = "SITE-A"
+            c.fqan = "/atlas/Role=user"
+            c.recordCreateTime = Records.time(created)
+            c.startTime = Records.time(Records.sep15 - 86400 * 3)
+            c.wallDuration = Records.duration(wall)
+            c.cpuCount = 2
+            c.memoryMb = 4096
+            var r = Weft_Accounting_V1_UsageRecord()
+            r.cloud = c
+            return r
+        }
+        func storage(_ id: String, end: Int64, used: Int64) -> Weft_Accounting_V1_UsageRecord {
+            var s = Weft_Accounting_V1_StorageRecord()
+            s.recordId = id
+            s.createTime = Records.time(end)
+            s.storageSystem = "se.example.org"
+            s.site = "SITE-A"
+            s.storageShare = "atlas-disk"
+            s.voGroupName = "atlas"
+            s.startTime = Records.time(end - 3600)
+            s.endTime = Records.time(end)
+            s.resourceCapacityUsed = used
+            s.fileCount = 10
+            var r = Weft_Accounting_V1_UsageRecord()
+            r.storage = s
+            return r
+        }
+        func accelerator(_ job: String, model: String) -> Weft_Accounting_V1_UsageRecord {
+            var a = Weft_Accounting_V1_AcceleratorRecord()
+            a.measurementYear = 2026
+            a.measurementMonth = 9
+            a.associatedRecordType = "job"
+            a.associatedRecord = job
+            a.siteName = "SITE-A"
+            a.fqan = "/atlas"
+            a.acceleratorType = "GPU"
+            a.model = model
+            a.count = 2
+            a.activeDuration = Records.duration(100)
+            a.availableDuration = Records.duration(300)
+            var r = Weft_Accounting_V1_UsageRecord()
+            r.accelerator = a
+            return r
+        }
+        // Cloud: the latest report of the VM in the month counts, even if an older one comes last.
+        // Storage: the latest measurement of the share counts.
+        _ = try await stack.acks([
+            Records.batch(1, [cloud(Records.sep15, wall: 100), cloud(Records.sep15 + 7200, wall: 7300), storage("s1", end: Records.sep15, used: 5),
+                              accelerator("j1", model: "A100"), accelerator("j2", model: "H100")]),
+            Records.batch(2, [cloud(Records.sep15 + 3600, wall: 3700), storage("s2", end: Records.sep15 + 86400, used: 7),
+                              storage("s0", end: Records.sep15 - 86400, used: 3)]),
+        ])
+        let c = try #require(try await stack.query(.cloud, groupBy: [.vo, .month]).rows.first)
+        #expect(c.key.vo == "atlas" && c.key.month == 9)
+        #expect(c.cloud.numberOfVms == 1 && c.cloud.wallDuration.seconds == 7300 && c.cloud.memoryMb == 4096 && c.cloud.cpuCount == 2)
+        let s = try #require(try await stack.query(.storage, groupBy: [.site]).rows.first)
+        #expect(s.storage.resourceCapacityUsed == 7 && s.storage.fileCount == 10)
+        let a = try #require(try await stack.query(.accelerator, groupBy: [.vo]).rows.first)
+        #expect(a.accelerator.activeDeviceSeconds == 400 && a.accelerator.availableDeviceSeconds == 1200)
+        #expect(a.accelerator.activeDeviceSecondsByModel == ["A100": 200, "H100": 200])
+    }
+
+    /// Ingest throughput straight into the store (prepare, then commit), for both durabilities.
+    /// Skipped unless WEFT_ACCOUNTING_BENCH=1; prints records per second.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["WEFT_ACCOUNTING_BENCH"] == "1"))
+    func ingestThroughput() async throws {
+        let batches = 100
+        let users = (0..<50).map { "/CN=user\($0)" }
+        let vos = ["atlas", "cms", "lhcb", "alice"]
+        var raw: [[Weft_Accounting_V1_UsageRecord]] = []
+        for b in 0..<batches {
+            var batch: [Weft_Accounting_V1_UsageRecord] = []
+            for i in 0..<1000 {
+                let wall = Int64(100 + i)
+                let end: Int64 = Records.sep15 + Int64(i)
+                batch.append(Records.job("\(b)-\(i)", fqan: "/" + vos[i % 4], user: users[(b * 7 + i) % 50], wall: wall, cpu: wall - 10,
+                                         processors: Int32(1 + i % 8), end: end))
+            }
+            raw.append(batch)
+        }
+        let now = Date()
+        var clock = ContinuousClock.now
+        let prepared: [[PreparedRecord]] = raw.map { batch in
+            batch.compactMap { r in
+                var r = r
+                guard RecordRules.validate(&r, now: now).isEmpty else { return nil }
+                return PreparedRecord(validated: r)
+            }
+        }
+        let prepareTime = ContinuousClock.now - clock
+        for durability in [AccountingStore.Durability.full, .normal] {
+            let dir = NSTemporaryDirectory() + "weft-accounting-bench-\(UUID().uuidString)"
+            let store = try AccountingStore(path: dir + "/a.sqlite", durability: durability)
+            clock = .now
+            for (i, records) in prepared.enumerated() {
+                _ = try await store.commit(BatchCommit(publisherID: "bench", site: "SITE-A", sequence: UInt64(i + 1), records: records))
+            }
+            let commitTime = ContinuousClock.now - clock
+            let seconds = Double(commitTime.components.seconds) + Double(commitTime.components.attoseconds) / 1e18
+            let prep = Double(prepareTime.components.seconds) + Double(prepareTime.components.attoseconds) / 1e18
+            print("ingest \(durability): \(Int(Double(batches * 1000) / seconds)) records/s committed (batches of 1000); prepare (validate, key, encode): \(Int(Double(batches * 1000) / prep)) records/s")
+            try store.close()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+}
