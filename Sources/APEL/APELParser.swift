@@ -91,7 +91,7 @@ public enum APELParser {
             throw APELParseError(source: source, line: nil, recordNumber: nil, field: "", reason: "not UTF-8 text")
         }
         let message: TextMessage
-        switch TextMessage.lex(text) {
+        switch TextMessage.lex(text, knownHeader: { TextCodec.format(ofHeader: $0) != nil }) {
         case .success(let m): message = m
         case .failure(let e): throw APELParseError(source: source, line: e.line, recordNumber: e.record, field: e.field, reason: e.reason)
         }

@@ -24,21 +24,27 @@ struct TextMessage {
     var headerLine: Int
     var records: [Record]
 
-    /// Splits `text` into header and records, or says which line is wrong.
-    static func lex(_ text: String) -> Result<TextMessage, LexError> {
+    /// Splits `text` into header and records, or says which line is wrong. `knownHeader` is asked
+    /// about the header line first, so that a message of an unknown kind is named as such.
+    static func lex(_ text: String, knownHeader: (String) -> Bool) -> Result<TextMessage, LexError> {
         var header: (String, Int)? = nil
         var records: [Record] = []
         var current: Record? = nil
         var lineNumber = 0
         var lastLine = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Lines are cut on UTF-8 bytes: as Characters, "\r\n" is one grapheme and would not split at "\n".
+        for rawLine in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+            var bytes = rawLine[...]
+            if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+            let line = Substring(String(decoding: bytes, as: UTF8.self))
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             lastLine = lineNumber
             guard header != nil else {
+                guard knownHeader(trimmed) else {
+                    return .failure(LexError(line: lineNumber, record: nil, field: "", reason: "unknown message header: \(trimmed.prefix(100))"))
+                }
                 header = (trimmed, lineNumber)
                 continue
             }

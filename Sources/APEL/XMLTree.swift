@@ -38,6 +38,16 @@ struct XMLElement: Sendable {
         if data.range(of: Data("<!DOCTYPE".utf8)) != nil || data.range(of: Data("<!ENTITY".utf8)) != nil {
             return .failure(LexError(line: 1, record: nil, field: "", reason: "XML with a DTD is not accepted"))
         }
+        // Foundation's XMLParser on Linux force-unwraps names it decodes as UTF-8 and reads the
+        // line number of a parser context that does not exist yet for tiny inputs: both would trap,
+        // so only well-formed UTF-8 of a sensible length, declared as UTF-8 if at all, goes in.
+        guard data.count >= 8 else { return .failure(LexError(line: 1, record: nil, field: "", reason: "malformed XML")) }
+        guard String(validating: data, as: UTF8.self) != nil else {
+            return .failure(LexError(line: 1, record: nil, field: "", reason: "not UTF-8 text"))
+        }
+        if let declared = declaredEncoding(data), declared != "utf-8" && declared != "utf8" {
+            return .failure(LexError(line: 1, record: nil, field: "", reason: "XML encoding \(declared) is not accepted (UTF-8 only)"))
+        }
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
@@ -51,6 +61,16 @@ struct XMLElement: Sendable {
             return .failure(LexError(line: max(parser.lineNumber, 1), record: nil, field: "", reason: "malformed XML"))
         }
         return .success(root)
+    }
+
+    /// The encoding named in the XML declaration, lowercased, if there is one.
+    private static func declaredEncoding(_ data: Data) -> String? {
+        let head = String(decoding: data.prefix(200), as: UTF8.self)
+        guard head.hasPrefix("<?xml"), let end = head.range(of: "?>") else { return nil }
+        let declaration = head[..<end.lowerBound]
+        guard let at = declaration.range(of: "encoding") else { return nil }
+        let rest = declaration[at.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "'" }
+        return String(rest.prefix { $0 != "\"" && $0 != "'" && $0 != " " }).lowercased()
     }
 
     /// Builds the tree from XMLParser's callbacks; lives only for one parse.

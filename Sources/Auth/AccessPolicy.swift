@@ -142,7 +142,7 @@ public struct AccessPolicy: Sendable {
         "weft.identity.v1.IdentityService": .authenticated,
         // Services look mappings up with a site's API key (ALISE's model), not with a token.
         "weft.identity.v1.IdentityService/LookupMapping": .checkedByHandler,
-        "weft.identity.v1.IdentityService/ValidateApiKey": .checkedByHandler,
+        // ValidateApiKey needs a credential too: the key itself as `x-api-key` metadata will do.
     ]
 
     /// What `method` requires.

@@ -30,11 +30,14 @@ public final class HTTP2Server: Sendable {
         public var tls: TLSConfiguration?
         /// Limits, windows and keepalive.
         public var limits: HTTP2ServerLimits
+        /// Answers GET and HEAD requests that are not gRPC calls (a dashboard); HTTP 415 when nil.
+        public var plainHTTP: PlainHTTPHandler?
         /// Creates a configuration.
-        public init(target: BindTarget, tls: TLSConfiguration? = nil, limits: HTTP2ServerLimits = HTTP2ServerLimits()) {
+        public init(target: BindTarget, tls: TLSConfiguration? = nil, limits: HTTP2ServerLimits = HTTP2ServerLimits(), plainHTTP: PlainHTTPHandler? = nil) {
             self.target = target
             self.tls = tls
             self.limits = limits
+            self.plainHTTP = plainHTTP
         }
     }
 
@@ -64,6 +67,7 @@ public final class HTTP2Server: Sendable {
         let tracker = ConnectionTracker()
         let tlsContext = try configuration.tls.map { try TLSContext(configuration: $0, isServer: true) }
         let limits = configuration.limits
+        let plainHTTP = configuration.plainHTTP
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -75,7 +79,8 @@ public final class HTTP2Server: Sendable {
                         try channel.pipeline.syncOperations.addHandler(OpenSSLHandler(context: tlsContext, isServer: true, serverName: nil))
                     }
                     try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(
-                        server: server, limits: limits, logger: logger, connectionTracker: tracker, eventLoop: channel.eventLoop))
+                        server: server, limits: limits, logger: logger, connectionTracker: tracker, eventLoop: channel.eventLoop,
+                        plainHTTP: plainHTTP))
                 }
             }
         let channel: any Channel

@@ -83,6 +83,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     private var executor: EventLoopExecutor?
     private var flushScheduled = false
     private var peer = "unknown"
+    /// Answers non-gRPC GET/HEAD requests, if configured.
+    private let plainHTTP: PlainHTTPHandler?
     /// The client certificate's subject, once TLS reports it.
     private var peerCertificateSubject: String?
     private var pingStrikes = 0
@@ -100,8 +102,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
 
     let eventLoop: any EventLoop
 
-    init(server: RPCServer, limits: HTTP2ServerLimits, logger: Logger, connectionTracker: ConnectionTracker?, eventLoop: any EventLoop) {
+    init(server: RPCServer, limits: HTTP2ServerLimits, logger: Logger, connectionTracker: ConnectionTracker?, eventLoop: any EventLoop,
+         plainHTTP: PlainHTTPHandler? = nil) {
         self.eventLoop = eventLoop
+        self.plainHTTP = plainHTTP
         self.server = server
         self.limits = limits
         self.logger = logger
@@ -345,6 +349,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             default: break
             }
         }
+        if let plainHTTP, method == "GET" || method == "HEAD", !contentType.hasPrefix("application/grpc") {
+            servePlainHTTP(plainHTTP, PlainHTTPRequest(method: method, path: path, headers: headers.filter { !$0.name.hasPrefix(":") }), streamID: streamID)
+            return
+        }
         guard contentType.hasPrefix("application/grpc") else {
             session?.submitHeadersOnly(streamID: streamID, [HTTP2Header(":status", "415"), HTTP2Header("content-type", "text/plain")])
             scheduleFlush()
@@ -388,6 +396,31 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         calls[streamID] = call
         if call.buffered == nil { readyToStart.append(call) }
         if endStream { finishRequests(call) }
+    }
+
+    /// Runs the plain HTTP handler off the loop and writes its response back on it.
+    private func servePlainHTTP(_ handler: @escaping PlainHTTPHandler, _ request: PlainHTTPRequest, streamID: Int32) {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let loop = eventLoop
+        Task {
+            let response = await handler(request)
+            loop.execute {
+                let this = bound.value
+                guard let session = this.session else { return }
+                var headers = [HTTP2Header(":status", String(response.status))] + response.headers
+                headers.append(HTTP2Header("content-length", String(response.body.count)))
+                if request.method == "HEAD" || response.body.isEmpty {
+                    session.submitHeadersOnly(streamID: streamID, headers)
+                } else {
+                    session.submitResponse(streamID: streamID, headers)
+                    var buffer = this.context?.channel.allocator.buffer(capacity: response.body.count) ?? ByteBuffer()
+                    buffer.writeBytes(response.body)
+                    session.enqueue(buffer, streamID: streamID)
+                    session.finish(streamID: streamID, trailers: nil)
+                }
+                this.scheduleFlush()
+            }
+        }
     }
 
     /// What a call needs to start once its request (or, when streaming, its headers) arrived.

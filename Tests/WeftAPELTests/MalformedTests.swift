@@ -105,7 +105,7 @@ import WeftAPEL
         #expect(parseError(dtd)?.reason == "XML with a DTD is not accepted")
         let bad = starMessage.replacingOccurrences(of: "<sr:FileCount>42</sr:FileCount>", with: "<sr:FileCount>many</sr:FileCount>")
         let b = try #require(parseError(bad))
-        #expect(b.field == "FileCount" && b.reason == "not an integer: many" && b.recordNumber == 1 && b.line == 12)
+        #expect(b.field == "FileCount" && b.reason == "not an integer: many" && b.recordNumber == 1 && b.line == 13)
         let noUsed = starMessage.replacingOccurrences(of: "<sr:ResourceCapacityUsed>0</sr:ResourceCapacityUsed>", with: "")
         let n = try #require(parseError(noUsed))
         #expect(n.field == "ResourceCapacityUsed" && n.reason == "missing mandatory field" && n.recordNumber == 2)

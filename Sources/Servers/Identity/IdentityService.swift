@@ -106,8 +106,9 @@ public final class IdentityService: Weft_Identity_V1_IdentityService.ServiceProt
     }
 
     public func lookupMapping(request: Weft_Identity_V1_LookupMappingRequest, context: ServerContext) async throws -> Weft_Identity_V1_LookupMappingResponse {
+        // Credentials first: a caller without a key learns nothing, not even which sites exist.
+        try authorizeLookup(request, site: request.site, context: context)
         let site = try site(request.site)
-        try authorizeLookup(request, site: site.name, context: context)
         guard !request.identity.issuer.isEmpty, !request.identity.subject.isEmpty else {
             throw RPCError(code: .invalidArgument, message: "identity needs issuer (URL or its SHA-1) and subject")
         }

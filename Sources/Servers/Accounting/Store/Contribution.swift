@@ -1,3 +1,4 @@
+import Foundation
 import Gen
 import WeftAPEL
 
@@ -14,8 +15,8 @@ public struct PreparedRecord: Sendable {
     public var site: String
     /// Month the record counts in.
     public var month: YearMonth
-    /// The record, serialized.
-    public var bytes: [UInt8]
+    /// The record, serialized (protobuf); encoded here, off the writer.
+    public var data: Data
     var contribution: Contribution
 
     /// Prepares `record`, which ``RecordRules/validate(_:now:)`` has accepted; nil when no
@@ -25,7 +26,7 @@ public struct PreparedRecord: Sendable {
         self.kind = kind
         key = RecordRules.key(of: record)
         site = RecordRules.site(of: record)
-        bytes = record.serializedBytes()
+        data = record.serializedData()
         (month, contribution) = Self.contribution(of: record)
     }
 

@@ -123,7 +123,7 @@ struct IngestWriter {
     }
 
     private func arguments(_ r: PreparedRecord) -> StatementArguments {
-        [r.kind.rawValue, r.key, r.site, r.month.year, r.month.month, Data(r.bytes)]
+        [r.kind.rawValue, r.key, r.site, r.month.year, r.month.month, r.data]
     }
 
     /// Inserts a record that is never replaced; true if it was new.
