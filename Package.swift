@@ -132,6 +132,11 @@ let package = Package(
             path: "Sources/Servers/Accounting", exclude: ["README.md"]
         ),
         .target(
+            name: "WeftDashboard",
+            dependencies: ["Gen", "WeftRPC", "WeftHTTP2", "WeftProtobuf", "WeftPodKit"],
+            path: "Sources/Servers/Dashboard"
+        ),
+        .target(
             name: "WeftIdentity",
             dependencies: [
                 "Gen", "WeftRPC", "WeftAuth", "WeftPodKit", .product(name: "GRDB", package: "GRDB.swift"),
@@ -159,7 +164,7 @@ let package = Package(
             dependencies: [
                 "Gen", "WeftProtobuf", "WeftRPC", "WeftHealth", "WeftHTTP2", "WeftTLS", "WeftInterop", "WeftInteropClient", "WeftReflection", "CMalloc",
                 "WeftKubelet", "WeftSandboxSidecar", "WeftSlurmSidecar", "WeftKubernetes", "WeftPodKit", "WeftVirtualKubelet",
-                "WeftAuth", "WeftIdentity", "WeftAPEL", "WeftAccounting", "WeftAccountingPublisher",
+                "WeftAuth", "WeftIdentity", "WeftAPEL", "WeftAccounting", "WeftAccountingPublisher", "WeftDashboard",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

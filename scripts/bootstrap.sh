@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Weft needs on Debian 12: system libraries, the protobuf
 # oracles (protoc, protobuf-c), Debian's grpc-proto corpus, bubblewrap for the sandbox sidecar,
-# and the pinned Python peers. Slurm is separate: scripts/slurm-up.sh.
+# headless Chromium for the dashboard test, and the pinned Python peers. Slurm is separate: scripts/slurm-up.sh.
 # Idempotent: does nothing that is already done. Needs root (or sudo) for apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ apt_packages=(
   protobuf-compiler libprotobuf-dev grpc-proto  # protoc and the .proto corpora the parser is checked on
   nghttp2-client nghttp2-server                 # h2load and nghttpd for benchmarks
   bubblewrap util-linux                         # the local sandbox sidecar (bwrap; prlimit for limits)
+  chromium                                      # headless browser that renders the accounting dashboard in tests
 )
 missing=()
 for p in "${apt_packages[@]}"; do

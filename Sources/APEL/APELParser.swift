@@ -109,7 +109,15 @@ public enum APELParser {
             } catch {
                 throw APELParseError(source: source, line: error.line ?? record.line, recordNumber: record.number, field: error.field, reason: error.reason)
             }
-            out.append(try validated(decoded, number: record.number, line: { record.fields[$0]?.line ?? record.line }, now: now, source: source))
+            // v0.4 messages carry the benchmark type inside "ServiceLevel"; name that key.
+            let v04 = format == .jobV04 || format == .summaryV04
+            do throws(APELParseError) {
+                out.append(try validated(decoded, number: record.number, line: { record.fields[$0]?.line ?? record.line }, now: now, source: source))
+            } catch where v04 && error.field == "ServiceLevelType" {
+                throw APELParseError(
+                    source: source, line: record.fields["ServiceLevel"]?.line ?? record.line, recordNumber: record.number,
+                    field: "ServiceLevel", reason: error.reason)
+            }
         }
         return APELMessage(format: format, records: out)
     }

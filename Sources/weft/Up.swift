@@ -4,7 +4,9 @@ import Foundation
 import Gen
 import Logging
 import WeftHealth
+import WeftAccounting
 import WeftAuth
+import WeftDashboard
 import WeftHTTP2
 import WeftIdentity
 import WeftKubelet
@@ -53,7 +55,15 @@ struct Up: AsyncParsableCommand {
         } catch {
             throw OperationFailure("cannot open the identity store in \(dataDir)/identity.sqlite: \(error)")
         }
-        var services: [any RegistrableRPCService] = [identity]
+        let accounting: AccountingService
+        do {
+            accounting = AccountingService(
+                store: try AccountingStore(path: dataDir + "/accounting.sqlite"),
+                mayPublish: { site, context in context.scope(of: .accountingPublish)?.allows(site) ?? false })
+        } catch {
+            throw OperationFailure("cannot open the accounting store in \(dataDir)/accounting.sqlite: \(error)")
+        }
+        var services: [any RegistrableRPCService] = [identity, accounting]
         let sidecarTransport: any ClientTransport
         var sidecarInterceptors: [any ClientInterceptor] = []
         if let sidecarTokenFile { sidecarInterceptors.append(BearerTokenInterceptor(.file(sidecarTokenFile))) }
@@ -84,7 +94,9 @@ struct Up: AsyncParsableCommand {
         let rpc = RPCServer(services: [health, reflection, reflection.v1alpha] + services, interceptors: [auth.interceptor(apiKeys: identity)])
         let server: HTTP2Server
         do {
-            server = try await HTTP2Server.start(serving: rpc, configuration: .init(target: target, tls: tls))
+            // The dashboard reads summaries through the same interceptors as any remote client.
+            let dashboard = Dashboard(accounting: Weft_Accounting_V1_AccountingService.Client(transport: InProcessTransport(server: rpc)))
+            server = try await HTTP2Server.start(serving: rpc, configuration: .init(target: target, tls: tls, plainHTTP: dashboard.handle))
         } catch {
             following.cancel()
             throw OperationFailure("cannot listen on \(listen): \(error)")
@@ -96,6 +108,7 @@ struct Up: AsyncParsableCommand {
         FileHandle.standardError.write(Data("""
             weft up: listening on \(bound)\(tls == nil ? " (h2c)" : " (TLS)"), data in \(dataDir)
             pods run on: \(sidecar.map { "the sidecar at \($0)" } ?? "the embedded sandbox (bubblewrap)")
+            dashboard: \(dashboardURL(port: server.port))\(tls == nil ? " (browsers need --tls-cert: they speak HTTP/2 only over TLS)" : "")
             authentication: \(auth.isDevelopmentMode ? "OFF (development mode)" : "bearer tokens of \(auth.verifier?.configuredIssuers.map(\.issuer).joined(separator: ", ") ?? "")\(auth.acceptCertificates ? ", client certificates" : "")")
             services:
             \(endpoints)
@@ -112,8 +125,16 @@ struct Up: AsyncParsableCommand {
         demoTask?.cancel()
         FileHandle.standardError.write(Data("weft up: shutting down gracefully\n".utf8))
         health.shutDown()
+        accounting.shutdown()
         await server.shutDownGracefully(timeout: .seconds(10))
         following.cancel()
+    }
+
+    /// Where a browser finds the dashboard.
+    private func dashboardURL(port: Int?) -> String {
+        guard !listen.hasPrefix("unix:"), let port, let target = try? Self.parseTarget(listen), case .tcp(let host, _) = target else { return "(not on a TCP port)" }
+        let shown = host.contains(":") ? "[\(host)]" : host
+        return "\(tlsCert == nil ? "http" : "https")://\(shown):\(port)/dashboard"
     }
 
     /// `HOST:PORT`, `[V6]:PORT` or `unix:PATH`.

@@ -49,7 +49,10 @@ import WeftAPEL
         #expect(parseError(v4 + "ServiceLevel: {HEPSPEC 10}\n%%\n")?.reason == "not a {Type: value} map: {HEPSPEC 10}")
         #expect(parseError(v4 + "ServiceLevel: {HEPSPEC: x}\n%%\n")?.reason == "not a number: x")
         #expect(parseError(v4 + "ServiceLevel: {HEPSPEC: 1, HEPSPEC: 2}\n%%\n")?.field == "ServiceLevel")
-        #expect(parseError(v4 + "ServiceLevel: {hepspec: 1, HEPSPEC: 2}\n%%\n")?.reason == "duplicate benchmark type: HEPSPEC")
+        let dup = try #require(parseError(v4 + "ServiceLevel: {hepspec: 1, HEPSPEC: 2}\n%%\n"))
+        #expect(dup.field == "ServiceLevel" && dup.reason == "duplicate benchmark type: HEPSPEC" && dup.line == 8)
+        let unknown = try #require(parseError(v4 + "ServiceLevel: {custom: 1}\n%%\n"))
+        #expect(unknown.field == "ServiceLevel" && unknown.reason == "unknown benchmark type: custom")
     }
 
     @Test func hugeNumbers() throws {
