@@ -64,6 +64,12 @@ enum NormalisedSummaryFormat {
         w.put("SubmitHost", s.submitHost)
         w.put("Infrastructure", s.infrastructure)
         w.put("InfrastructureDescription", s.infrastructureDescription)
+        // v0.3 has room for one benchmark: HEPSPEC06 if present, else the preferred one. A type
+        // other than HEPSPEC is named with ServiceLevelType (a field APEL accepts here) so that
+        // HEPscore23 seconds are never read back as HEPSPEC06 seconds.
+        let types = Set(s.normalisedWallDurations.keys).union(s.normalisedCpuDurations.keys)
+        let v03Type = types.contains("HEPSPEC") ? "HEPSPEC" : (Normalisation.priority.first(where: types.contains) ?? types.sorted().first)
+        if !v04, let v03Type, v03Type != "HEPSPEC" { w.put("ServiceLevelType", v03Type) }
         w.optional("NodeCount", s.nodeCount)
         w.optional("Processors", s.processors)
         w.time("EarliestEndTime", s.earliestEndTime, s.hasEarliestEndTime)
@@ -74,10 +80,7 @@ enum NormalisedSummaryFormat {
             w.map("NormalisedWallDuration", s.normalisedWallDurations.mapValues { "\($0)" })
             w.map("NormalisedCpuDuration", s.normalisedCpuDurations.mapValues { "\($0)" })
         } else {
-            // v0.3 has room for one benchmark: HEPSPEC06 if present, else the preferred one.
-            let types = Set(s.normalisedWallDurations.keys).union(s.normalisedCpuDurations.keys)
-            let type = types.contains("HEPSPEC") ? "HEPSPEC" : (Normalisation.priority.first(where: types.contains) ?? types.sorted().first)
-            if let type {
+            if let type = v03Type {
                 if let v = s.normalisedWallDurations[type] { w.put("NormalisedWallDuration", "\(v)") }
                 if let v = s.normalisedCpuDurations[type] { w.put("NormalisedCpuDuration", "\(v)") }
             }

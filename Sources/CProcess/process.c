@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,14 +36,17 @@ int weft_spawn(const char *path, char *const argv[], char *const envp[], int std
     return rc;
 }
 
-int weft_wait(pid_t pid, int *code, int *signal) {
+int weft_wait_usage(pid_t pid, int *code, int *signal, double *cpu_seconds, long *max_rss_kb) {
     int status = 0;
+    struct rusage ru;
     pid_t r;
-    do { r = waitpid(pid, &status, 0); } while (r < 0 && errno == EINTR);
+    do { r = wait4(pid, &status, 0, &ru); } while (r < 0 && errno == EINTR);
     if (r < 0) return -1;
     if (WIFEXITED(status)) { *code = WEXITSTATUS(status); *signal = 0; }
     else if (WIFSIGNALED(status)) { *code = 128 + WTERMSIG(status); *signal = WTERMSIG(status); }
     else { *code = -1; *signal = 0; }
+    *cpu_seconds = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    *max_rss_kb = ru.ru_maxrss;
     return 0;
 }
 

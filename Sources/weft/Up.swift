@@ -5,11 +5,13 @@ import Gen
 import Logging
 import WeftHealth
 import WeftAccounting
+import WeftAccountingPublisher
 import WeftAuth
 import WeftDashboard
 import WeftHTTP2
 import WeftIdentity
 import WeftKubelet
+import WeftPodKit
 import WeftSandboxSidecar
 import WeftReflection
 import WeftRPC
@@ -80,13 +82,20 @@ struct Up: AsyncParsableCommand {
             // In-process calls never leave this process: nothing to authenticate.
             sidecarTransport = InProcessTransport(server: RPCServer(services: [sandbox]))
         }
+        let usage = try Self.usageReporter(file?.accounting, dataDir: dataDir, local: accounting)
+        var onPodFinished: (@Sendable (PodRecord) -> Void)?
+        if let usage { onPodFinished = { @Sendable pod in usage.podFinished(pod) } }
         let kubelet: KubeletAPI
         do {
-            kubelet = try await KubeletAPI(sidecar: sidecarTransport, sidecarInterceptors: sidecarInterceptors, configuration: KubeletAPIConfiguration(databasePath: dataDir + "/kubelet.sqlite"))
+            kubelet = try await KubeletAPI(
+                sidecar: sidecarTransport, sidecarInterceptors: sidecarInterceptors,
+                configuration: KubeletAPIConfiguration(databasePath: dataDir + "/kubelet.sqlite"),
+                onPodFinished: onPodFinished)
         } catch {
             throw OperationFailure("cannot open the pod records in \(dataDir)/kubelet.sqlite: \(error)")
         }
         let following = Task { await kubelet.run() }
+        let reporting = Task { await usage?.run() }
         services.append(kubelet)
         let health = HealthService()
         let hosted = [Grpc_Health_V1_Health.serviceName] + RPCServer(services: services).router.serviceNames
@@ -128,6 +137,32 @@ struct Up: AsyncParsableCommand {
         accounting.shutdown()
         await server.shutDownGracefully(timeout: .seconds(10))
         following.cancel()
+        reporting.cancel()
+    }
+
+    /// The usage reporter of finished pods when `accounting.site` is configured: to the configured
+    /// server, else straight to this process's accounting service (in-process, trusted).
+    static func usageReporter(_ section: ConfigurationFile.AccountingSection?, dataDir: String, local: AccountingService) throws -> PodUsageReporter? {
+        guard let section, let site = section.site, !site.isEmpty else { return nil }
+        let host = ProcessInfo.processInfo.hostName
+        let publisherID = "weft-kubelet-\(host)"
+        let outbox: AccountingOutbox
+        do {
+            outbox = try AccountingOutbox(directory: dataDir + "/usage-outbox", publisherID: publisherID, site: site)
+        } catch {
+            throw OperationFailure("cannot open the usage outbox in \(dataDir)/usage-outbox: \(error)")
+        }
+        let rpc: RPCClient
+        if let server = section.server {
+            let transport = try HTTP2ClientTransport(target: try parseTarget(server), tls: section.caFile.map { TLSConfiguration(trustRootsFile: $0) })
+            rpc = RPCClient(transport: transport, interceptors: section.tokenFile.map { [BearerTokenInterceptor(.file($0))] } ?? [])
+        } else {
+            // In-process calls come from this process itself: nothing to authenticate, every site allowed.
+            let trusted = AuthInterceptor(mode: .development, policy: AccessPolicy(grants: []))
+            rpc = RPCClient(transport: InProcessTransport(server: RPCServer(services: [local], interceptors: [trusted])))
+        }
+        let publisher = AccountingPublisher(outbox: outbox, client: Weft_Accounting_V1_AccountingService.Client(rpc))
+        return PodUsageReporter(converter: PodUsageRecords(site: site, submitHost: "weft-kubelet.\(host)", machineName: host), outbox: outbox, publisher: publisher)
     }
 
     /// Where a browser finds the dashboard.

@@ -9,7 +9,7 @@ struct Weft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weft",
         abstract: "Weft: federated infrastructure for scientific digital twins.",
-        subcommands: [Up.self, Pods.self, IdentityCommand.self, Sidecar.self, VirtualKubeletCommand.self, Demo.self, Proto.self, InteropServer.self, InteropClient.self]
+        subcommands: [Up.self, Pods.self, AccountingCommand.self, IdentityCommand.self, Sidecar.self, VirtualKubeletCommand.self, Demo.self, Proto.self, InteropServer.self, InteropClient.self]
     )
 
     /// Parses and runs, mapping ArgumentParser's usage errors to exit status 2.

@@ -45,5 +45,12 @@ import WeftAPEL
         let written = APELWriter.write(first.records, format: .normalisedSummaryV03)
         #expect(written[0].hasPrefix("APEL-summary-job-message: v0.3\n"))
         #expect(written[0].contains("NormalisedWallDuration: 519728\n"))
+        // A HEPscore23-only summary names its type instead of passing for HEPSPEC06.
+        #expect(written[0].contains("Infrastructure: Gratia-OSG\nServiceLevelType: HEPscore23\n"))
+        let again = try reparse(written)
+        guard case .normalisedSummary(let n) = again[1].record else { Issue.record("not normalised"); return }
+        #expect(n.normalisedWallDurations == ["HEPscore23": 61_192_802_343])
+        guard case .normalisedSummary(let h) = again[0].record else { Issue.record("not normalised"); return }
+        #expect(h.normalisedWallDurations == ["HEPSPEC": 519728])
     }
 }

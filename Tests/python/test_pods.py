@@ -53,9 +53,10 @@ def slurm_available():
 class Stack:
     """A kubelet API (`weft up`) and, for external backends, its sidecar process."""
 
-    def __init__(self, backend, root):
+    def __init__(self, backend, root, api_args=()):
         self.backend = backend
         self.root = root
+        self.api_args = list(api_args)
         self.procs = []
         self.port = free_port()
         self.sidecar_address = None
@@ -81,6 +82,7 @@ class Stack:
         args = [str(WEFT), "up", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.root / "up")]
         if self.sidecar_address:
             args += ["--sidecar", self.sidecar_address]
+        args += self.api_args
         self.log = open(self.root / "up.log", "ab")
         self.api = subprocess.Popen(args + ["--log-level", "debug"], stdout=self.log, stderr=subprocess.STDOUT)
         wait_port(self.port, self.api)
@@ -355,5 +357,60 @@ def test_sandbox_applies_memory_limits_and_network_isolation(tmp_path):
         assert "allocated" in s.weft("pods", "logs", "nolimit", check=0).stdout
         # sandbox.weft.io/network: none gives the pod a network namespace with loopback only.
         assert s.weft("pods", "logs", "isolated", check=0).stdout.split() == ["lo"]
+    finally:
+        s.stop()
+
+
+ACCOUNTED = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: accounted
+  annotations: {accounting.weft.io/fqan: /atlas/Role=production/Capability=NULL, accounting.weft.io/user: /DC=test/CN=alice}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: host
+    command: ["/bin/sh", "-c", "i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done; echo burned"]
+    resources: {requests: {cpu: "2"}}
+"""
+
+
+@pytest.mark.parametrize("backend", ["sandbox", "slurm"])
+def test_finished_pods_show_up_in_accounting_summaries(backend, tmp_path):
+    """A pod that ran on the sandbox or on Slurm becomes an APEL job record in the summaries:
+    the kubelet API publishes it through the durable outbox when the sidecar reports it done."""
+    if backend == "slurm" and not slurm_available():
+        pytest.skip("Slurm is not running here (scripts/slurm-up.sh)")
+    config = tmp_path / "weft.yaml"
+    config.write_text("accounting:\n  site: TEST-SITE\n")
+    s = Stack("sandbox" if backend == "sandbox" else "slurm", tmp_path, api_args=["--config", str(config)])
+    try:
+        s.start_sidecar()
+        s.start_api()
+        manifest = tmp_path / "pod.yaml"
+        manifest.write_text(ACCOUNTED)
+        s.weft("pods", "apply", "-f", str(manifest), check=0)
+        s.weft("pods", "watch", "accounted", "--until-done", timeout=180, check=0)
+        status = s.pod("accounted")["status"]
+        assert status["phase"] == "POD_PHASE_SUCCEEDED"
+        # The sidecar measured what the pod used (sandbox: wait4; Slurm: the job script's `times`).
+        assert float(status["usage"]["cpuTime"].rstrip("s")) > 0.05, status
+        deadline = time.time() + 30
+        rows = []
+        while time.time() < deadline:
+            r = s.weft("accounting", "query", "--site", "TEST-SITE", "--group-by", "site,vo,user", "-o", "json", check=0)
+            rows = json.loads(r.stdout).get("rows", [])
+            if rows:
+                break
+            time.sleep(0.5)
+        assert len(rows) == 1, rows
+        key, job = rows[0]["key"], rows[0]["job"]
+        assert key["site"] == "TEST-SITE" and key["vo"] == "atlas" and key["user"] == "/DC=test/CN=alice"
+        assert int(job["numberOfJobs"]) == 1
+        wall = float(job["wallDuration"].rstrip("s"))
+        assert int(job["coreSeconds"]) == round(wall) * 2  # two cores requested
+        assert float(job.get("cpuDuration", "0s").rstrip("s")) >= 1  # whole seconds, as APEL
     finally:
         s.stop()

@@ -49,15 +49,19 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
     private let state = Mutex(State())
     private let changes = Broadcaster<Change>()
     private let statusWriter: StatusWriter
+    private let onPodFinished: (@Sendable (PodRecord) -> Void)?
     /// The API's version, reported by Ping.
     public static let version = "weft-kubelet-api/0.1.0"
 
     /// Opens the record store and loads every pod; call ``run()`` to follow the sidecar.
     /// `sidecarInterceptors` run on every call to the sidecar (e.g. a bearer token).
+    /// `onPodFinished` is told once per pod when the sidecar reports it SUCCEEDED or FAILED (usage
+    /// accounting); it must return quickly.
     public init(
         sidecar: any ClientTransport, sidecarInterceptors: [any ClientInterceptor] = [], configuration: KubeletAPIConfiguration,
-        logger: Logger = Logger(label: "weft.kubelet")
+        onPodFinished: (@Sendable (PodRecord) -> Void)? = nil, logger: Logger = Logger(label: "weft.kubelet")
     ) async throws {
+        self.onPodFinished = onPodFinished
         self.sidecar = Weft_Sidecar_V1_SidecarService.Client(RPCClient(transport: sidecar, interceptors: sidecarInterceptors))
         self.configuration = configuration
         self.logger = logger
@@ -160,12 +164,14 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
 
     /// Takes a status report from the sidecar: a change reaches watchers at once and the store soon after.
     private func apply(_ report: Weft_Kubelet_V1_PodStatusReport) {
+        var finished = false
         let change: Change? = state.withLock { s in
             guard var r = s.records[report.pod.uid] else { return nil }
             let changed = PodStatusBuilder.changeKey(r.status) != PodStatusBuilder.changeKey(report.status)
             if r.remoteJobID.isEmpty { r.remoteJobID = report.remoteJobId }
             r.observeTime = report.hasObserveTime ? report.observeTime.unixNanos : Google_Protobuf_Timestamp.now.unixNanos
             guard changed else { s.records[r.uid] = r; return nil }
+            finished = !Self.isTerminal(r.status.phase) && Self.isTerminal(report.status.phase)
             r.status = report.status
             s.revision += 1
             r.revision = s.revision
@@ -175,6 +181,7 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
         if let change {
             changes.publish(change)
             persist(change.record)
+            if finished { onPodFinished?(change.record) }
         }
     }
 
@@ -196,6 +203,7 @@ public final class KubeletAPI: Weft_Kubelet_V1_KubeletService.ServiceProtocol {
         for c in lost {
             changes.publish(c)
             persist(c.record)
+            onPodFinished?(c.record)
         }
     }
 

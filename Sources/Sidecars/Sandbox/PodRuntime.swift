@@ -19,6 +19,10 @@ final class PodRuntime: @unchecked Sendable {
     private var volumes: [String: MaterializedVolume] = [:]
     private var nextInit = 0
     private var startTime: Int64 = 0
+    /// Where a container's shell wrapper writes `times` inside the sandbox.
+    static let usageMount = "/.weft-usage"
+    /// CPU time and peak memory of every container run so far (reported for accounting).
+    private var usage = Weft_Kubelet_V1_PodUsage()
     private(set) var deleting = false
     private var exitWaiters: [() -> Void] = []
     private let configuration: SandboxConfiguration
@@ -78,8 +82,10 @@ final class PodRuntime: @unchecked Sendable {
     }
 
     var status: Weft_Kubelet_V1_PodStatus {
-        PodStatusBuilder.build(restartPolicy: submission.pod.spec.restartPolicy, initContainers: initRecords, containers: records,
-                               startTime: startTime, failure: failure)
+        var status = PodStatusBuilder.build(restartPolicy: submission.pod.spec.restartPolicy, initContainers: initRecords, containers: records,
+                                            startTime: startTime, failure: failure)
+        if usage != Weft_Kubelet_V1_PodUsage() { status.usage = usage }
+        return status
     }
 
     var isFinished: Bool {
@@ -170,6 +176,11 @@ final class PodRuntime: @unchecked Sendable {
     private func exited(container: String, isInit: Bool, index: Int, exit: ProcessExit, startedAt: Int64) {
         processes[container] = nil
         finishedLogs.insert(container)
+        let rec = isInit ? initRecords[index] : records[index]
+        let recorded = FileManager.default.contents(atPath: "\(directory)/containers/\(container)/\(rec.restartCount).usage")
+            .flatMap { ShellTimes.childrenCPUSeconds(String(decoding: $0, as: UTF8.self)) }
+        usage.cpuTime = Google_Protobuf_Duration(seconds: usage.cpuTime.timeInterval + max(recorded ?? 0, exit.cpuSeconds))
+        usage.maxMemoryBytes = max(usage.maxMemoryBytes, exit.maxRSSBytes)
         let finished = Google_Protobuf_Timestamp.now.unixNanos
         let signal = exit.code > 128 ? exit.code - 128 : exit.signal
         let reason = ContainerRun.exitReason(exit.code)
@@ -268,7 +279,7 @@ final class PodRuntime: @unchecked Sendable {
             env.append((k, v))
             vars[k] = v
         }
-        let command = (container.command + container.args).map { EnvironmentResolver.expand($0, vars) }
+        var command = (container.command + container.args).map { EnvironmentResolver.expand($0, vars) }
         guard !command.isEmpty else {
             throw PodConfigError("container \(container.name) has no command: sandbox images carry no entrypoint, so the pod must give one", reason: "CreateContainerConfigError")
         }
@@ -292,13 +303,22 @@ final class PodRuntime: @unchecked Sendable {
         let psc = pod.spec.securityContext
         let uid = sc.hasRunAsUser ? sc.runAsUser : (psc.hasRunAsUser ? psc.runAsUser : nil)
         let gid = sc.hasRunAsGroup ? sc.runAsGroup : (psc.hasRunAsGroup ? psc.runAsGroup : uid)
+        // bubblewrap's init hides the CPU time of what it reaps from wait4, so where the image has
+        // a shell the command runs under one that records `times` when it ends (for accounting).
+        let rec = isInit ? initRecords[index] : records[index]
+        if FileManager.default.fileExists(atPath: (root == "/" ? "" : root) + BubblewrapCommand.resolve("/bin/sh", in: root)) {
+            let usageFile = "\(containerDir)/\(rec.restartCount).usage"
+            if FileManager.default.createFile(atPath: usageFile, contents: nil, attributes: [.posixPermissions: 0o666]) {
+                mounts.append(SandboxMount(source: usageFile, target: Self.usageMount, readOnly: false))
+                command = ["/bin/sh", "-c", "\"$@\"; weft_rc=$?; times >\(Self.usageMount) 2>/dev/null; exit $weft_rc", "weft-container"] + command
+            }
+        }
         let spec = SandboxSpec(
             root: root, mounts: mounts, workingDirectory: workingDir, environment: env, command: command, hostname: String(pod.metadata.name.prefix(63)),
             isolateNetwork: configuration.isolateNetwork || pod.metadata.annotations["sandbox.weft.io/network"] == "none",
             user: uid.map { ($0, gid ?? $0) },
             memoryLimitBytes: limits.hasMemoryBytes ? limits.memoryBytes : nil)
         let argv = try BubblewrapCommand(bwrap: configuration.bwrapPath, prlimit: configuration.prlimitPath).argv(for: spec)
-        let rec = isInit ? initRecords[index] : records[index]
         return (argv, "\(containerDir)/\(rec.restartCount).log")
     }
 }

@@ -10,6 +10,10 @@ public struct ProcessExit: Sendable, Equatable {
     public var code: Int32
     /// The signal that ended it, 0 if none.
     public var signal: Int32
+    /// CPU time (user + system) of the process and every descendant it reaped, in seconds.
+    public var cpuSeconds: Double = 0
+    /// Peak resident set of the largest of those processes, in bytes.
+    public var maxRSSBytes: Int64 = 0
 }
 
 /// A spawned process in its own process group, with its stdout and stderr delivered to a
@@ -77,7 +81,11 @@ public final class MonitoredProcess: @unchecked Sendable {
         let waiter = Thread { [self] in
             var code: Int32 = 0
             var sig: Int32 = 0
-            let result = weft_wait(child, &code, &sig) == 0 ? ProcessExit(code: code, signal: sig) : ProcessExit(code: -1, signal: 0)
+            var cpu = 0.0
+            var rssKB = 0
+            let result = weft_wait_usage(child, &code, &sig, &cpu, &rssKB) == 0
+                ? ProcessExit(code: code, signal: sig, cpuSeconds: cpu, maxRSSBytes: Int64(rssKB) * 1024)
+                : ProcessExit(code: -1, signal: 0)
             // Whatever the sandbox left behind in the group goes with it, and the pipes then close.
             _ = kill(-child, SIGKILL)
             queue.async {

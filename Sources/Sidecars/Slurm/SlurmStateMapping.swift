@@ -163,16 +163,20 @@ public struct PodFiles: Sendable, Equatable {
     public var jobStartedAt: Int64?
     /// By container name.
     public var containers: [String: ContainerFiles]
+    /// From `_usage` (bash `times` when the script exits): CPU seconds of everything the job ran.
+    public var cpuSeconds: Double?
 
     /// Creates the file state.
-    public init(jobStartedAt: Int64? = nil, containers: [String: ContainerFiles] = [:]) {
+    public init(jobStartedAt: Int64? = nil, containers: [String: ContainerFiles] = [:], cpuSeconds: Double? = nil) {
+        self.cpuSeconds = cpuSeconds
         self.jobStartedAt = jobStartedAt
         self.containers = containers
     }
 
     /// Reads `_started`, `<name>.started` and `<name>.status` of `names` in `directory`.
     public static func read(directory: String, names: [String]) -> PodFiles {
-        var files = PodFiles(jobStartedAt: readNumber(directory + "/" + JobLayout.startedFile))
+        var files = PodFiles(jobStartedAt: readNumber(directory + "/" + JobLayout.startedFile),
+                             cpuSeconds: readTimes(directory + "/" + JobLayout.usageFile))
         for name in names {
             var c = ContainerFiles(startedAt: readNumber("\(directory)/\(name).started"))
             let statusPath = "\(directory)/\(name).status"
@@ -185,6 +189,11 @@ public struct PodFiles: Sendable, Equatable {
             files.containers[name] = c
         }
         return files
+    }
+
+    static func readTimes(_ path: String) -> Double? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return ShellTimes.childrenCPUSeconds(String(decoding: data, as: UTF8.self))
     }
 
     private static func readNumber(_ path: String) -> Int64? {
@@ -263,8 +272,10 @@ public enum SlurmStatusMapper {
         }
         var failure: (reason: String, message: String)?
         if final, let special { failure = special }
-        return PodStatusBuilder.build(restartPolicy: .never, initContainers: initRecords, containers: records,
-                                      startTime: files.jobStartedAt ?? 0, failure: failure)
+        var status = PodStatusBuilder.build(restartPolicy: .never, initContainers: initRecords, containers: records,
+                                            startTime: files.jobStartedAt ?? 0, failure: failure)
+        if let cpu = files.cpuSeconds { status.usage = .with { $0.cpuTime = Google_Protobuf_Duration(seconds: cpu) } }
+        return status
     }
 
     /// The status of a pod that never reached Slurm (a configuration error or a refused

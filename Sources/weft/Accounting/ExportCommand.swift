@@ -4,7 +4,7 @@ import Gen
 import WeftAPEL
 
 /// APEL summary formats `export` writes.
-enum SummaryFormat: String, ExpressibleByArgument, CaseIterable {
+enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
     case summary, summaryV02 = "summary-v0.2", normalisedSummary = "normalised-summary", normalisedSummaryV03 = "normalised-summary-v0.3"
 
     var apel: Weft_Accounting_V1_ApelFormat {
@@ -30,8 +30,8 @@ extension AccountingCommand {
         @Option(help: "First month, YYYY-MM (default: the previous month).") var from: String?
         @Option(help: "Last month, YYYY-MM (default: the current month).") var to: String?
         @Option(help: "Only this site; repeatable.") var site: [String] = []
-        @Option(help: "Message format: \(SummaryFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-        var format: SummaryFormat = .normalisedSummary
+        @Option(help: "Message format: \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var format: ExportFormat = .normalisedSummary
         @Option(help: "Write one file per message into this directory instead of stdout.") var out: String?
         @OptionGroup var client: ClientOptions
 
@@ -78,7 +78,7 @@ extension AccountingCommand {
 
 /// Summary rows of QuerySummaries as APEL summary records.
 enum SummaryRecords {
-    static func record(_ row: Weft_Accounting_V1_SummaryRow, format: SummaryFormat) -> Weft_Accounting_V1_UsageRecord? {
+    static func record(_ row: Weft_Accounting_V1_SummaryRow, format: ExportFormat) -> Weft_Accounting_V1_UsageRecord? {
         guard case .job(let j)? = row.usage, j.numberOfJobs > 0 else { return nil }
         let k = row.key
         var record = Weft_Accounting_V1_UsageRecord()

@@ -89,7 +89,10 @@ extension AccountingCommand {
         /// HOST/SITE: stable for a machine and site, and distinct per site (the server binds a
         /// publisher id to one site).
         static func defaultPublisherID(site: String) -> String {
-            let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
+            // gethostname, not ProcessInfo.hostName, which may wait for DNS.
+            var buffer = [CChar](repeating: 0, count: 256)
+            let name = gethostname(&buffer, buffer.count - 1) == 0 ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+            let host = name.split(separator: ".").first.map(String.init) ?? ""
             return "\(host.isEmpty ? "localhost" : host)/\(site)"
         }
     }

@@ -10,6 +10,17 @@ extension AccountingOutbox {
     /// unsaved ones in a crash only makes the next session drop those batches as committed.
     static let saveInterval: Duration = .milliseconds(500)
 
+    /// Claims the outbox for one publish run; fails if another run holds it.
+    func claimPublishing() throws(OutboxError) {
+        try memory.withLock { (m) throws(OutboxError) in
+            guard !m.publishing else { throw OutboxError("the outbox \(directory) is already being published") }
+            m.publishing = true
+        }
+    }
+
+    /// Ends a publish run's claim.
+    func releasePublishing() { memory.withLock { $0.publishing = false } }
+
     /// Starts a session the server accepted with `committed` as its last committed sequence:
     /// seals the open batch, fixes the sequence numbering on the first session of this identity,
     /// drops the batches the server already has, and returns the rest in order, with how many

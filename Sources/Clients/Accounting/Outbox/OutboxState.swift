@@ -92,6 +92,8 @@ struct OutboxMemory: Sendable {
     /// Acknowledgements not yet written to `state.json`.
     var dirty = false
     var lastSave = ContinuousClock.now
+    /// A publisher is draining the outbox (one at a time: two would send the same batches).
+    var publishing = false
 
     var pendingBatches: ArraySlice<SealedBatch> { batches[head...] }
 

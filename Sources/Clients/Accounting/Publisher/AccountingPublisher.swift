@@ -43,6 +43,8 @@ public final class AccountingPublisher: Sendable {
     /// task is cancelled; whatever is not acknowledged stays in the outbox.
     public func publishPending(progress: @Sendable (PublishProgress) -> Void = { _ in }) async throws -> PublishSummary {
         let started = ContinuousClock.now
+        try outbox.claimPublishing()
+        defer { outbox.releasePublishing() }
         try outbox.seal()
         let run = PublishRun()
         run.progress.totalBatches = outbox.pendingBatchCount

@@ -50,6 +50,7 @@ extension AccountingService {
         logger.debug("publishing session open", metadata: ["publisher": "\(start.publisherId)", "site": "\(start.site)", "committed": "\(committed)"])
 
         var previous: UInt64?
+        var benchmarks = BenchmarkMemo()
         var inFlight: Task<Weft_Accounting_V1_BatchAck, any Error>?
         do {
             while let message = try await messages.next() {
@@ -65,7 +66,7 @@ extension AccountingService {
                         code: .resourceExhausted,
                         message: "Batch \(batch.sequence) has \(batch.records.count) records; a batch may have at most \(Self.maxBatchSize)")
                 }
-                let prepared = prepare(batch, start: start, knownDuplicate: batch.sequence <= committed)
+                let prepared = prepare(batch, start: start, knownDuplicate: batch.sequence <= committed, benchmarks: &benchmarks)
                 if let inFlight { try await responses.write(Self.ackResponse(try await inFlight.value)) }
                 inFlight = Task { try await self.commit(prepared) }
             }
@@ -85,7 +86,8 @@ extension AccountingService {
 
     /// Validates every record of `batch` (APEL's rules, and the session's site) and prepares the
     /// valid ones for the store.
-    func prepare(_ batch: Weft_Accounting_V1_RecordBatch, start: Weft_Accounting_V1_PublishStart, knownDuplicate: Bool) -> PreparedBatch {
+    func prepare(_ batch: Weft_Accounting_V1_RecordBatch, start: Weft_Accounting_V1_PublishStart, knownDuplicate: Bool,
+                 benchmarks: inout BenchmarkMemo) -> PreparedBatch {
         var prepared = PreparedBatch(
             commit: BatchCommit(publisherID: start.publisherId, site: start.site, sequence: batch.sequence, records: []),
             rejections: [], knownDuplicate: knownDuplicate)
@@ -106,7 +108,7 @@ extension AccountingService {
                     index, field: "Site", reason: "The record is of site \"\(site)\" but this session publishes records of site \"\(start.site)\""))
                 continue
             }
-            guard let p = PreparedRecord(validated: record) else {
+            guard let p = PreparedRecord(validated: record, benchmarks: &benchmarks) else {
                 prepared.rejections.append(Self.rejection(index, field: "", reason: "The record is empty (no record kind is set)"))
                 continue
             }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// Durable accounting state in SQLite (WAL): records, publishers and summaries.
 ///
@@ -19,6 +20,12 @@ public final class AccountingStore: Sendable {
     }
 
     let pool: DatabasePool
+    /// Row ids of job summary rows summed from job records (they are never deleted), so that a
+    /// batch updates a known row by id instead of searching the 14-column unique index.
+    /// Filled only after a commit succeeds, so a rolled-back insert never leaves an id behind.
+    let jobRowIDs = Mutex<[JobGroup: Int64]>([:])
+    /// Ids remembered at most; the cache starts over beyond.
+    static let jobRowIDCapacity = 200_000
     /// The file the store lives in.
     public let path: String
     /// The durability commits have.
@@ -41,6 +48,7 @@ public final class AccountingStore: Sendable {
         self.durability = durability
         self.logger = logger
         try Schema.migrator().migrate(pool)
+        logger.info("opened the accounting store", metadata: ["path": "\(path)", "durability": "\(durability.rawValue)"])
     }
 
     /// Closes the database; the store is unusable afterwards.

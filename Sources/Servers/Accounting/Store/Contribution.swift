@@ -20,17 +20,23 @@ public struct PreparedRecord: Sendable {
     var contribution: Contribution
 
     /// Prepares `record`, which ``RecordRules/validate(_:now:)`` has accepted; nil when no
-    /// record is set.
-    public init?(validated record: Weft_Accounting_V1_UsageRecord) {
+    /// record is set. `benchmarks` carries benchmark normalisations from record to record.
+    public init?(validated record: Weft_Accounting_V1_UsageRecord, benchmarks: inout BenchmarkMemo) {
         guard let kind = RecordKind(record) else { return nil }
         self.kind = kind
         key = RecordRules.key(of: record)
         site = RecordRules.site(of: record)
         data = record.serializedData()
-        (month, contribution) = Self.contribution(of: record)
+        (month, contribution) = Self.contribution(of: record, benchmarks: &benchmarks)
     }
 
-    static func contribution(of record: Weft_Accounting_V1_UsageRecord) -> (YearMonth, Contribution) {
+    /// Prepares one record on its own (see ``init(validated:benchmarks:)``).
+    public init?(validated record: Weft_Accounting_V1_UsageRecord) {
+        var memo = BenchmarkMemo()
+        self.init(validated: record, benchmarks: &memo)
+    }
+
+    static func contribution(of record: Weft_Accounting_V1_UsageRecord, benchmarks: inout BenchmarkMemo) -> (YearMonth, Contribution) {
         switch record.record {
         case .job(let j)?:
             let month = YearMonth(unixSeconds: j.endTime.seconds)
@@ -44,7 +50,8 @@ public struct PreparedRecord: Sendable {
             c.user = j.globalUserName
             c.submitHost = j.submitHost
             c.infrastructure = j.infrastructureType.isEmpty ? j.infrastructureDescription : j.infrastructureType
-            let preferred = preferredBenchmark(j.serviceLevels)
+            let benchmark = benchmarks.lookup(j.serviceLevels)
+            let preferred = benchmark.preferred
             c.benchmarkType = preferred.type
             let group = JobGroup(columns: c, nodeCount: j.nodeCount, processors: j.processors, benchmarkValue: preferred.value)
             let wall = max(0, j.wallDuration.seconds)
@@ -52,7 +59,7 @@ public struct PreparedRecord: Sendable {
             var amounts = JobAmounts(
                 jobs: 1, wall: wall, cpu: cpu, coreSeconds: Int64(max(1, j.processors)) * wall,
                 earliestEnd: j.endTime.seconds, latestEnd: j.endTime.seconds)
-            for (type, factor) in normalisedFactors(j.serviceLevels) {
+            for (type, factor) in benchmark.factors {
                 amounts.normalised.append(.init(type: type, wall: Double(wall) * factor, cpu: Double(cpu) * factor))
             }
             return (month, .job(group, amounts))
@@ -61,7 +68,8 @@ public struct PreparedRecord: Sendable {
             let month = YearMonth(year: Int(s.year), month: Int(s.month))
             let c = columns(site: s.site, month: month, vo: s.vo, voGroup: s.voGroup, voRole: s.voRole, user: s.globalUserName,
                             submitHost: s.submitHost, infrastructure: s.infrastructureType.isEmpty ? s.infrastructureDescription : s.infrastructureType)
-            let preferred = preferredBenchmark(s.serviceLevels)
+            let benchmark = benchmarks.lookup(s.serviceLevels)
+            let preferred = benchmark.preferred
             var cc = c
             cc.benchmarkType = preferred.type
             let wall = max(0, s.wallDuration.seconds)
@@ -69,7 +77,7 @@ public struct PreparedRecord: Sendable {
             var amounts = JobAmounts(
                 jobs: s.numberOfJobs, wall: wall, cpu: cpu, coreSeconds: Int64(max(1, s.processors)) * wall,
                 earliestEnd: s.earliestEndTime.seconds, latestEnd: s.latestEndTime.seconds)
-            for (type, factor) in normalisedFactors(s.serviceLevels) {
+            for (type, factor) in benchmark.factors {
                 amounts.normalised.append(.init(type: type, wall: Double(wall) * factor, cpu: Double(cpu) * factor))
             }
             let group = JobGroup(columns: cc, nodeCount: s.nodeCount, processors: s.processors, benchmarkValue: preferred.value)

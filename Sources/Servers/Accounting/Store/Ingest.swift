@@ -64,7 +64,16 @@ extension AccountingStore {
     /// publisher's sequence advances. A batch whose sequence is not above the publisher's last
     /// committed one changes nothing and comes back as a duplicate.
     public func commit(_ batch: BatchCommit) async throws -> CommitOutcome {
-        try await pool.write { db in try Self.commit(batch, now: Self.nowNanos(), db: db) }
+        let (outcome, learned) = try await pool.write { db in
+            try Self.commit(batch, now: Self.nowNanos(), db: db) { group in self.jobRowIDs.withLock { $0[group] } }
+        }
+        if !learned.isEmpty {
+            jobRowIDs.withLock { cache in
+                if cache.count + learned.count > Self.jobRowIDCapacity { cache.removeAll() }
+                cache.merge(learned) { _, new in new }
+            }
+        }
+        return outcome
     }
 
     static func nowNanos() -> Int64 {
@@ -72,13 +81,17 @@ extension AccountingStore {
         return Int64(t * 1e9)
     }
 
-    static func commit(_ batch: BatchCommit, now: Int64, db: Database) throws -> CommitOutcome {
+    /// Commits in `db`'s open transaction; `knownID` looks up cached job summary row ids.
+    /// Returns the outcome and the ids of job summary rows the commit created.
+    static func commit(_ batch: BatchCommit, now: Int64, db: Database, knownID: @escaping (JobGroup) -> Int64?) throws
+        -> (CommitOutcome, [JobGroup: Int64])
+    {
         let last = try Int64.fetchOne(db, sql: "SELECT last_sequence FROM publishers WHERE id = ?", arguments: [batch.publisherID])
             .map { UInt64(bitPattern: $0) } ?? 0
         if batch.sequence <= last {
-            return CommitOutcome(duplicate: true, lastCommittedSequence: last, acceptedCount: 0, changedCount: 0, commitTime: now, changes: .init())
+            return (CommitOutcome(duplicate: true, lastCommittedSequence: last, acceptedCount: 0, changedCount: 0, commitTime: now, changes: .init()), [:])
         }
-        var w = try IngestWriter(db: db, now: now)
+        var w = try IngestWriter(db: db, now: now, knownID: knownID)
         for record in batch.records { try w.add(record) }
         try w.flush()
         try db.execute(
@@ -88,9 +101,10 @@ extension AccountingStore {
                     accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected
                 """,
             arguments: [batch.publisherID, batch.site, Int64(bitPattern: batch.sequence), now, batch.records.count, batch.rejectedCount])
-        return CommitOutcome(
+        let outcome = CommitOutcome(
             duplicate: false, lastCommittedSequence: batch.sequence, acceptedCount: batch.records.count, changedCount: w.changed,
             commitTime: now, changes: w.changes)
+        return (outcome, w.learnedIDs)
     }
 }
 
@@ -99,6 +113,9 @@ extension AccountingStore {
 struct IngestWriter {
     let db: Database
     let now: Int64
+    let knownID: (JobGroup) -> Int64?
+    /// Ids of job summary rows (source '') this transaction created.
+    var learnedIDs: [JobGroup: Int64] = [:]
     let insertNew: Statement
     let upsertRecord: Statement
     var jobs: [JobGroup: JobAmounts] = [:]
@@ -112,9 +129,10 @@ struct IngestWriter {
         var model: String
     }
 
-    init(db: Database, now: Int64) throws {
+    init(db: Database, now: Int64, knownID: @escaping (JobGroup) -> Int64?) throws {
         self.db = db
         self.now = now
+        self.knownID = knownID
         insertNew = try db.cachedStatement(sql: "INSERT INTO records (kind, key, site, year, month, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING")
         upsertRecord = try db.cachedStatement(sql: """
             INSERT INTO records (kind, key, site, year, month, data) VALUES (?, ?, ?, ?, ?, ?)
@@ -122,20 +140,13 @@ struct IngestWriter {
             """)
     }
 
-    private func arguments(_ r: PreparedRecord) -> StatementArguments {
-        [r.kind.rawValue, r.key, r.site, r.month.year, r.month.month, r.data]
-    }
-
     /// Inserts a record that is never replaced; true if it was new.
     private func insertOnce(_ r: PreparedRecord) throws -> Bool {
-        insertNew.setUncheckedArguments(arguments(r))
-        try insertNew.execute()
-        return db.changesCount > 0
+        try RecordInsert(statement: insertNew, db: db).run(r)
     }
 
     private func replace(_ r: PreparedRecord) throws {
-        upsertRecord.setUncheckedArguments(arguments(r))
-        try upsertRecord.execute()
+        _ = try RecordInsert(statement: upsertRecord, db: db).run(r)
     }
 
     mutating func add(_ r: PreparedRecord) throws {
@@ -211,11 +222,25 @@ struct IngestWriter {
             INSERT INTO job_normalised (summary_id, benchmark_type, wall, cpu) VALUES (?, ?, ?, ?)
             ON CONFLICT(summary_id, benchmark_type) DO UPDATE SET wall = wall + excluded.wall, cpu = cpu + excluded.cpu
             """)
+        let addToRow = try db.cachedStatement(sql: """
+            UPDATE job_summaries SET jobs = jobs + ?, wall = wall + ?, cpu = cpu + ?, core_seconds = core_seconds + ?,
+                earliest_end = min(earliest_end, ?), latest_end = max(latest_end, ?), update_time = ?
+            WHERE id = ?
+            """)
         func write(source: String, _ group: JobGroup, _ a: JobAmounts) throws {
-            let args: [(any DatabaseValueConvertible)?] = [source] + Self.values(group.columns) + [
-                group.nodeCount, group.processors, group.benchmarkValue, a.jobs, a.wall, a.cpu, a.coreSeconds, a.earliestEnd, a.latestEnd, now,
-            ]
-            guard let id = try Int64.fetchOne(upsertJob, arguments: StatementArguments(args)) else { return }
+            var rowID: Int64?
+            if source.isEmpty, let known = knownID(group) {
+                try addToRow.execute(arguments: [a.jobs, a.wall, a.cpu, a.coreSeconds, a.earliestEnd, a.latestEnd, now, known])
+                if db.changesCount > 0 { rowID = known }
+            }
+            if rowID == nil {
+                let args: [(any DatabaseValueConvertible)?] = [source] + Self.values(group.columns) + [
+                    group.nodeCount, group.processors, group.benchmarkValue, a.jobs, a.wall, a.cpu, a.coreSeconds, a.earliestEnd, a.latestEnd, now,
+                ]
+                rowID = try Int64.fetchOne(upsertJob, arguments: StatementArguments(args))
+                if source.isEmpty, let rowID { learnedIDs[group] = rowID }
+            }
+            guard let id = rowID else { return }
             for n in a.normalised {
                 try upsertNormalised.execute(arguments: [id, n.type, n.wall, n.cpu])
             }
