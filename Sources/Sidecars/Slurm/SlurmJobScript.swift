@@ -10,7 +10,7 @@ public enum JobLayout {
     public static let script = "job.sh"
     /// Written by the script when it starts: `date +%s%N`.
     public static let startedFile = "_started"
-    /// Written by the script when it exits: bash `times`' line for its children (user and system
+    /// Written by the script when it exits: bash `times` (its last line: user and system
     /// CPU time of everything the job ran), for accounting.
     public static let usageFile = "_usage"
     /// The job id, written by the sidecar after sbatch (for people looking at the directory).
@@ -334,7 +334,7 @@ public struct SlurmJobBuilder: Sendable {
             trap 'weft_term=1' TERM
             cd "$weft_dir" || exit 1
             # CPU time of everything the job ran (the children line of `times`), for accounting.
-            trap 'times | tail -n 1 >"$weft_dir/\(JobLayout.usageFile).tmp" && mv -f "$weft_dir/\(JobLayout.usageFile).tmp" "$weft_dir/\(JobLayout.usageFile)"' EXIT
+            trap 'times >"$weft_dir/\(JobLayout.usageFile).tmp" && mv -f "$weft_dir/\(JobLayout.usageFile).tmp" "$weft_dir/\(JobLayout.usageFile)"' EXIT
             date +%s%N >"$weft_dir/\(JobLayout.startedFile).tmp" && mv -f "$weft_dir/\(JobLayout.startedFile).tmp" "$weft_dir/\(JobLayout.startedFile)"
             echo "weft: pod \(podName) as Slurm job ${SLURM_JOB_ID:-?} on ${SLURMD_NODENAME:-$(hostname)}"
 

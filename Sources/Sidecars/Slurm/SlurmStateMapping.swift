@@ -163,7 +163,7 @@ public struct PodFiles: Sendable, Equatable {
     public var jobStartedAt: Int64?
     /// By container name.
     public var containers: [String: ContainerFiles]
-    /// From `_usage` (bash `times` when the script exits): CPU seconds of everything the job ran.
+    /// From `_usage` (bash `times` when the script exits; the last line is the children): CPU seconds of everything the job ran.
     public var cpuSeconds: Double?
 
     /// Creates the file state.
