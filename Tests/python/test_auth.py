@@ -249,3 +249,49 @@ def test_cli_sends_the_token_from_file_or_environment(stack, tmp_path):
     f.write_text(token + "\n")
     r = weft(stack, "pods", "list", "--token-file", str(f))
     assert r.returncode == 0, r.stderr
+
+
+def test_publishers_write_only_their_sites(stack, pb):
+    """publisher-a may publish SITE-A only: a session for SITE-B is refused, and a SITE-B record
+    inside a SITE-A session is rejected while its SITE-A neighbours land."""
+    acc = pb["weft/accounting/v1/accounting.proto"]
+    rec = pb["weft/accounting/v1/records.proto"]
+    import grpc as g
+    channel = stack["channel"]
+    token = stack["egi"].token("publisher-a")
+    meta = [("authorization", f"Bearer {token}")]
+    stub_call = channel.stream_stream("/weft.accounting.v1.AccountingService/PublishRecords",
+                                      request_serializer=lambda m: m.SerializeToString(), response_deserializer=acc.PublishRecordsResponse.FromString)
+
+    def job(site, job_id):
+        now = int(time.time())
+        j = rec.JobRecord(site=site, local_job_id=job_id, processors=1)
+        j.wall_duration.seconds = 60
+        j.cpu_duration.seconds = 50
+        j.start_time.seconds = now - 3600
+        j.end_time.seconds = now - 3540
+        return rec.UsageRecord(job=j)
+
+    def session(site, records, token_meta):
+        reqs = [acc.PublishRecordsRequest(start=acc.PublishStart(publisher_id=f"pub-{site}", site=site))]
+        if records:
+            reqs.append(acc.PublishRecordsRequest(batch=acc.RecordBatch(sequence=1, records=records)))
+        return list(stub_call(iter(reqs), metadata=token_meta, timeout=30))
+
+    with pytest.raises(g.RpcError) as denied:
+        session("SITE-B", [job("SITE-B", "b1")], meta)
+    assert denied.value.code() == g.StatusCode.PERMISSION_DENIED
+    assert "SITE-B" in denied.value.details()
+    with pytest.raises(g.RpcError) as anonymous:
+        session("SITE-A", [job("SITE-A", "a0")], [])
+    assert anonymous.value.code() == g.StatusCode.UNAUTHENTICATED
+
+    responses = session("SITE-A", [job("SITE-A", "a1"), job("SITE-B", "b2"), job("SITE-A", "a2")], meta)
+    ack = responses[-1].ack
+    assert ack.accepted_count == 2
+    assert [(r.index, r.field) for r in ack.rejections] == [(1, "Site")]
+
+    q = channel.unary_unary("/weft.accounting.v1.AccountingService/QuerySummaries",
+                            request_serializer=lambda m: m.SerializeToString(), response_deserializer=acc.QuerySummariesResponse.FromString)
+    rows = q(acc.QuerySummariesRequest(kind=acc.SUMMARY_KIND_JOB, group_by=[acc.GROUP_BY_KEY_SITE]), metadata=meta, timeout=10).rows
+    assert [(r.key.site, r.job.number_of_jobs) for r in rows] == [("SITE-A", 2)]
