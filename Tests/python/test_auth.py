@@ -295,3 +295,46 @@ def test_publishers_write_only_their_sites(stack, pb):
                             request_serializer=lambda m: m.SerializeToString(), response_deserializer=acc.QuerySummariesResponse.FromString)
     rows = q(acc.QuerySummariesRequest(kind=acc.SUMMARY_KIND_JOB, group_by=[acc.GROUP_BY_KEY_SITE]), metadata=meta, timeout=10).rows
     assert [(r.key.site, r.job.number_of_jobs) for r in rows] == [("SITE-A", 2)]
+
+
+def test_kubelet_api_sends_its_token_to_an_authenticating_sidecar(tmp_path):
+    """A sidecar that requires the `sidecar` permission serves a kubelet API that has the token,
+    and refuses one that has not."""
+    egi = Issuer(EGI)
+    (tmp_path / "egi.json").write_text(__import__("json").dumps(egi.jwks()))
+    config = tmp_path / "sidecar.yaml"
+    config.write_text(f"""
+auth:
+  issuers: [{{issuer: "{EGI}", jwks_file: egi.json}}]
+  grants:
+    - permission: sidecar
+      to: [{{issuer: "{EGI}", subject: kubelet-api}}]
+""")
+    token = tmp_path / "kubelet-api.token"
+    token.write_text(egi.token("kubelet-api", expires_in=3600))
+    sidecar_port, procs = free_port(), []
+    try:
+        procs.append(subprocess.Popen([str(WEFT), "sidecar", "--listen", f"127.0.0.1:{sidecar_port}", "--state-dir", str(tmp_path / "sc"),
+                                       "--config", str(config)], stdout=open(tmp_path / "sidecar.log", "wb"), stderr=subprocess.STDOUT))
+        results = {}
+        for name, extra in [("with-token", ["--sidecar-token-file", str(token)]), ("without", [])]:
+            port = free_port()
+            procs.append(subprocess.Popen([str(WEFT), "up", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / name),
+                                           "--sidecar", f"127.0.0.1:{sidecar_port}", *extra],
+                                          stdout=open(tmp_path / f"{name}.log", "wb"), stderr=subprocess.STDOUT))
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(ch).result(timeout=60)
+            ch.close()
+            pod = tmp_path / f"{name}.yaml"
+            pod.write_text(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  restartPolicy: Never\n"
+                           f"  containers: [{{name: main, image: host, command: [echo, hi]}}]\n")
+            env = dict(os.environ, WEFT_SERVER=f"127.0.0.1:{port}")
+            results[name] = subprocess.run([str(WEFT), "pods", "apply", "-f", str(pod)], capture_output=True, text=True, env=env, timeout=60)
+        assert results["with-token"].returncode == 0 and "created" in results["with-token"].stdout, results["with-token"].stderr
+        assert "SubmissionFailed" not in results["with-token"].stdout
+        # The kubelet API keeps the pod and reports it failed with the sidecar's refusal.
+        assert "SubmissionFailed: missing credentials" in results["without"].stdout, results["without"]
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)

@@ -43,9 +43,11 @@ public final class AccountingOutbox: Sendable {
         guard !site.isEmpty else { throw OutboxError("the site is empty") }
         try OutboxFiles.makeDirectory(directory)
         let lockFD = try OutboxFiles.lock(directory + "/lock")
+        var opened = false
         do {
             let loaded = try PersistedState.load(directory: directory)
             var memory = try Self.recover(directory: directory, state: loaded ?? PersistedState(publisherID: publisherID, site: site))
+            defer { if !opened { for s in memory.segments { close(s.fd) } } }
             if memory.persisted.publisherID != publisherID || memory.persisted.site != site {
                 guard memory.pendingRecords == 0 else {
                     throw OutboxError(
@@ -60,6 +62,7 @@ public final class AccountingOutbox: Sendable {
                 try memory.persisted.save(directory: directory)
             }
             self.memory = Mutex(memory)
+            opened = true
         } catch {
             close(lockFD)
             throw error
