@@ -82,7 +82,13 @@ struct Up: AsyncParsableCommand {
             // In-process calls never leave this process: nothing to authenticate.
             sidecarTransport = InProcessTransport(server: RPCServer(services: [sandbox]))
         }
-        let usage = try Self.usageReporter(file?.accounting, dataDir: dataDir, local: accounting)
+        var accountingSection = file?.accounting
+        if demo, accountingSection?.site == nil {
+            // The demo shows its pod's usage reaching accounting, so it accounts to a demo site.
+            accountingSection = accountingSection ?? ConfigurationFile.AccountingSection()
+            accountingSection?.site = DemoPod.usageSite
+        }
+        let usage = try Self.usageReporter(accountingSection, dataDir: dataDir, local: accounting)
         var onPodFinished: (@Sendable (PodRecord) -> Void)?
         if let usage { onPodFinished = { @Sendable pod in usage.podFinished(pod) } }
         let kubelet: KubeletAPI

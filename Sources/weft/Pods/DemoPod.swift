@@ -67,7 +67,11 @@ enum DemoPod {
             configMap: {name: demo-settings}
         """
 
-    /// Applies the demo pod (replacing an earlier one), follows it to the end and prints its log.
+    /// The site the demo's usage is accounted to when the configuration names none.
+    static let usageSite = "DEMO"
+
+    /// Applies the demo pod (replacing an earlier one), follows it to the end, prints its log and
+    /// the accounting summary its usage produced.
     static func run(address: String, tls: Bool) async {
         func say(_ s: String) { FileHandle.standardError.write(Data("demo: \(s)\n".utf8)) }
         guard !tls else { say("skipped: the demo speaks h2c and the server uses TLS"); return }
@@ -107,7 +111,19 @@ enum DemoPod {
             try await kubelet.getContainerLogs(logs) { stream in
                 for try await chunk in stream { FileHandle.standardError.write(chunk.chunk.data) }
             }
-            say("done; try: weft pods list, weft pods logs weft-demo --timestamps")
+            // The finished pod becomes an APEL job record (site DEMO) within moments.
+            let accounting = Weft_Accounting_V1_AccountingService.Client(transport: transport)
+            var query = Weft_Accounting_V1_QuerySummariesRequest()
+            query.filter.sites = [usageSite]
+            query.groupBy = [.site, .month]
+            for _ in 0..<50 {
+                if let row = try await accounting.querySummaries(query).rows.first, case .job(let job)? = row.usage {
+                    say("accounted: site \(row.key.site), \(row.key.year)-\(row.key.month < 10 ? "0" : "")\(row.key.month): \(job.numberOfJobs) job(s), \(job.coreSeconds) core-seconds, \(job.cpuDuration.seconds) CPU seconds")
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            say("done; try: weft pods list, weft pods logs weft-demo --timestamps, weft accounting query --group-by site,month")
         } catch {
             say("failed: \(error)")
         }
