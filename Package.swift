@@ -156,7 +156,7 @@ let package = Package(
         .target(
             name: "WeftAccountingPublisher",
             dependencies: ["Gen", "WeftRPC", "WeftProtobuf", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/Clients/Accounting"
+            path: "Sources/Clients/Accounting", exclude: ["README.md"]
         ),
 
         .executableTarget(
@@ -199,7 +199,7 @@ let package = Package(
         .testTarget(name: "WeftPodKitTests", dependencies: ["WeftPodKit", "Gen", "WeftRPC"]),
         .testTarget(name: "WeftKubernetesTests", dependencies: ["WeftKubernetes", "Gen"]),
         .testTarget(name: "WeftSandboxSidecarTests", dependencies: ["WeftSandboxSidecar", "WeftPodKit", "Gen", "WeftRPC"]),
-        .testTarget(name: "WeftKubeletTests", dependencies: ["WeftKubelet", "WeftSandboxSidecar", "WeftPodKit", "Gen", "WeftRPC"]),
+        .testTarget(name: "WeftKubeletTests", dependencies: ["WeftKubelet", "WeftSandboxSidecar", "WeftPodKit", "Gen", "WeftRPC", "WeftProtobuf"]),
         .testTarget(name: "WeftSlurmSidecarTests", dependencies: [
             "WeftSlurmSidecar", "WeftPodKit", "Gen", "WeftRPC",
         ]),

@@ -142,11 +142,11 @@ struct IngestWriter {
 
     /// Inserts a record that is never replaced; true if it was new.
     private func insertOnce(_ r: PreparedRecord) throws -> Bool {
-        try RecordInsert(statement: insertNew, db: db).run(r)
+        try FastStatement(statement: insertNew, db: db).run(r)
     }
 
     private func replace(_ r: PreparedRecord) throws {
-        _ = try RecordInsert(statement: upsertRecord, db: db).run(r)
+        _ = try FastStatement(statement: upsertRecord, db: db).run(r)
     }
 
     mutating func add(_ r: PreparedRecord) throws {
@@ -230,8 +230,9 @@ struct IngestWriter {
         func write(source: String, _ group: JobGroup, _ a: JobAmounts) throws {
             var rowID: Int64?
             if source.isEmpty, let known = knownID(group) {
-                try addToRow.execute(arguments: [a.jobs, a.wall, a.cpu, a.coreSeconds, a.earliestEnd, a.latestEnd, now, known])
-                if db.changesCount > 0 { rowID = known }
+                let changed = try FastStatement(statement: addToRow, db: db).run(
+                    .int(a.jobs), .int(a.wall), .int(a.cpu), .int(a.coreSeconds), .int(a.earliestEnd), .int(a.latestEnd), .int(now), .int(known))
+                if changed { rowID = known }
             }
             if rowID == nil {
                 let args: [(any DatabaseValueConvertible)?] = [source] + Self.values(group.columns) + [
@@ -242,7 +243,7 @@ struct IngestWriter {
             }
             guard let id = rowID else { return }
             for n in a.normalised {
-                try upsertNormalised.execute(arguments: [id, n.type, n.wall, n.cpu])
+                try FastStatement(statement: upsertNormalised, db: db).run(.int(id), .text(n.type), .real(n.wall), .real(n.cpu))
             }
             changes.insert(.job, group.columns)
         }
