@@ -8,16 +8,16 @@ enum Schema {
         migrator.registerMigration("v1 accounting") { db in
             try db.execute(sql: """
                 -- Every record as received (protobuf), once per APEL key. Summaries are kept
-                -- incrementally, so records are only looked up by key.
+                -- incrementally, so records are only looked up by key: one B-tree keyed by it
+                -- (WITHOUT ROWID) instead of a table plus a unique index, half the inserts.
                 CREATE TABLE records (
-                    id INTEGER PRIMARY KEY,
+                    key TEXT PRIMARY KEY NOT NULL,
                     kind INTEGER NOT NULL,
-                    key TEXT NOT NULL UNIQUE,
                     site TEXT NOT NULL,
                     year INTEGER NOT NULL,
                     month INTEGER NOT NULL,
                     data BLOB NOT NULL
-                );
+                ) WITHOUT ROWID;
 
                 CREATE TABLE publishers (
                     id TEXT PRIMARY KEY NOT NULL,
