@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "WeftAccounting",
             dependencies: [
-                "Gen", "WeftRPC", "WeftAPEL", "WeftPodKit", .product(name: "GRDB", package: "GRDB.swift"),
+                "Gen", "WeftRPC", "WeftProtobuf", "WeftAPEL", "WeftPodKit", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Servers/Accounting", exclude: ["README.md"]
