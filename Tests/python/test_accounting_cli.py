@@ -94,6 +94,8 @@ def test_import_publishes_and_query_and_export_show_it(tmp_path, server):
     export = weft("export", server=server).stdout
     assert export.startswith("APEL-normalised-summary-message: v0.4\n")
     assert "NumberOfJobs: 2500" in export
+    # Grouped as APEL's repository takes them: node count and processors are kept.
+    assert "Processors: 4" in export and "NodeCount: 1" in export
     out = tmp_path / "export"
     weft("export", "--format", "summary-v0.2", "--out", str(out), server=server)
     files = sorted(out.iterdir())

@@ -22,9 +22,8 @@ extension AccountingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the job summaries of a range of months as APEL summary messages.",
             discussion: """
-                Summaries are grouped as APEL's summary messages are, as far as QuerySummaries can group them: site, month, \
-                user, VO, VO group, VO role, submit host, infrastructure and benchmark type (not node count and processors; \
-                NodeCount and Processors are written as 0). Default months: the previous and the current one (UTC). \
+                Summaries are grouped exactly as APEL's repository takes them (site, month, user, VO, VO group, VO role, \
+                submit host, infrastructure, node count, processors, benchmark type). Default months: the previous and the current one (UTC). \
                 Messages of at most 1000 records go to stdout, or one file each into --out.
                 """)
         @Option(help: "First month, YYYY-MM (default: the previous month).") var from: String?
@@ -44,19 +43,18 @@ extension AccountingCommand {
             let (previous, current) = Months.currentAndPrevious()
             let first = try from.map { try Months.parse($0, option: "--from") } ?? previous
             let last = try to.map { try Months.parse($0, option: "--to") } ?? current
-            var request = Weft_Accounting_V1_QuerySummariesRequest()
-            request.kind = .job
-            request.filter.sites = site
-            request.filter.startMonth = first
-            request.filter.endMonth = last
-            request.groupBy = [.site, .month, .user, .vo, .voGroup, .voRole, .submitHost, .infrastructure, .benchmarkType]
-            request.pageSize = 1000
-            var records: [Weft_Accounting_V1_UsageRecord] = []
-            repeat {
-                let page = try await withAccounting(client, "export") { try await $0.querySummaries(request, options: $1) }
-                records += page.rows.compactMap { SummaryRecords.record($0, format: format) }
-                request.pageToken = page.nextPageToken
-            } while !request.pageToken.isEmpty
+            var request = Weft_Accounting_V1_ExportSummariesRequest()
+            request.sites = site
+            request.startMonth = first
+            request.endMonth = last
+            let exported: [Weft_Accounting_V1_UsageRecord] = try await withAccounting(client, "export") { accounting, options in
+                try await accounting.exportSummaries(request, options: options) { stream in
+                    var all: [Weft_Accounting_V1_UsageRecord] = []
+                    for try await page in stream { all += page.records }
+                    return all
+                }
+            }
+            let records = exported.compactMap { SummaryRecords.record($0, format: format) }
             let messages = APELWriter.write(records, format: format.apel, recordsPerMessage: 1000)
             if let out {
                 do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
@@ -76,63 +74,41 @@ extension AccountingCommand {
     }
 }
 
-/// Summary rows of QuerySummaries as APEL summary records.
+/// The server's normalised summary records (APEL's repository grouping) in the chosen format.
 enum SummaryRecords {
-    static func record(_ row: Weft_Accounting_V1_SummaryRow, format: ExportFormat) -> Weft_Accounting_V1_UsageRecord? {
-        guard case .job(let j)? = row.usage, j.numberOfJobs > 0 else { return nil }
-        let k = row.key
+    static func record(_ exported: Weft_Accounting_V1_UsageRecord, format: ExportFormat) -> Weft_Accounting_V1_UsageRecord? {
+        guard case .normalisedSummary(let n)? = exported.record, n.numberOfJobs > 0 else { return nil }
         var record = Weft_Accounting_V1_UsageRecord()
         record.format = format.apel
         switch format {
         case .normalisedSummary, .normalisedSummaryV03:
-            var s = Weft_Accounting_V1_NormalisedSummaryRecord()
-            s.site = k.site
-            s.year = k.year
-            s.month = k.month
-            s.globalUserName = k.user
-            s.vo = k.vo
-            s.voGroup = k.voGroup
-            s.voRole = k.voRole
-            s.submitHost = k.submitHost
-            s.infrastructure = k.infrastructure
-            if j.hasEarliestEndTime { s.earliestEndTime = j.earliestEndTime }
-            if j.hasLatestEndTime { s.latestEndTime = j.latestEndTime }
-            s.wallDuration = j.wallDuration
-            s.cpuDuration = j.cpuDuration
-            s.normalisedWallDurations = j.normalisedWallDurations
-            s.normalisedCpuDurations = j.normalisedCpuDurations
-            if format == .normalisedSummaryV03, let wall = j.normalisedWallDurations[k.benchmarkType] {
-                // v0.3 carries one benchmark: the row's preferred one.
-                s.normalisedWallDurations = [k.benchmarkType: wall]
-                s.normalisedCpuDurations = [k.benchmarkType: j.normalisedCpuDurations[k.benchmarkType] ?? 0]
-            }
-            s.numberOfJobs = j.numberOfJobs
-            record.normalisedSummary = s
+            // v0.3 carries one benchmark; the writer keeps the preferred one.
+            record.normalisedSummary = n
         case .summary, .summaryV02:
             var s = Weft_Accounting_V1_SummaryRecord()
-            s.site = k.site
-            s.year = k.year
-            s.month = k.month
-            s.globalUserName = k.user
-            s.vo = k.vo
-            s.voGroup = k.voGroup
-            s.voRole = k.voRole
-            s.submitHost = k.submitHost
-            s.infrastructureType = k.infrastructure
-            // The per-core benchmark value, recovered as normalised wall / wall (exact when every
-            // job of the row ran on nodes of the same value, a weighted mean otherwise).
-            let wall = Double(j.wallDuration.seconds)
+            s.site = n.site
+            s.year = n.year
+            s.month = n.month
+            s.globalUserName = n.globalUserName
+            s.vo = n.vo
+            s.voGroup = n.voGroup
+            s.voRole = n.voRole
+            s.submitHost = n.submitHost
+            s.infrastructureType = n.infrastructure
+            s.infrastructureDescription = n.infrastructureDescription
+            s.nodeCount = n.nodeCount
+            s.processors = n.processors
+            // The per-core benchmark value, recovered as normalised wall / wall: exact when every
+            // job of the row ran on nodes of one value, a wall-weighted mean otherwise.
+            let wall = Double(n.wallDuration.seconds)
             var levels: [String: Double] = [:]
-            for (type, normalised) in j.normalisedWallDurations where wall > 0 { levels[type] = (Double(normalised) / wall * 1000).rounded() / 1000 }
-            if format == .summaryV02, let one = levels[k.benchmarkType] ?? levels.first?.value {
-                levels = [levels[k.benchmarkType] != nil ? k.benchmarkType : (levels.first?.key ?? k.benchmarkType): one]
-            }
+            for (type, normalised) in n.normalisedWallDurations where wall > 0 { levels[type] = (Double(normalised) / wall * 1000).rounded() / 1000 }
             s.serviceLevels = levels
-            if j.hasEarliestEndTime { s.earliestEndTime = j.earliestEndTime }
-            if j.hasLatestEndTime { s.latestEndTime = j.latestEndTime }
-            s.wallDuration = j.wallDuration
-            s.cpuDuration = j.cpuDuration
-            s.numberOfJobs = j.numberOfJobs
+            if n.hasEarliestEndTime { s.earliestEndTime = n.earliestEndTime }
+            if n.hasLatestEndTime { s.latestEndTime = n.latestEndTime }
+            s.wallDuration = n.wallDuration
+            s.cpuDuration = n.cpuDuration
+            s.numberOfJobs = n.numberOfJobs
             record.summary = s
         }
         return record

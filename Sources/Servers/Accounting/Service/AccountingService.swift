@@ -2,6 +2,7 @@ import Foundation
 import Gen
 import Logging
 import WeftAPEL
+import WeftProtobuf
 import WeftPodKit
 import WeftRPC
 
@@ -56,6 +57,33 @@ public final class AccountingService: Weft_Accounting_V1_AccountingService.Servi
         r.acceptedRecords = p.acceptedRecords
         r.rejectedRecords = p.rejectedRecords
         return r
+    }
+
+    /// Streams the job summaries of a range of months as APEL normalised summary records, 1000 a
+    /// message (see ``AccountingStore/summaryRecords(from:to:)``).
+    public func exportSummaries(
+        request: Weft_Accounting_V1_ExportSummariesRequest, responses: RPCWriter<Weft_Accounting_V1_ExportSummariesResponse>, context: ServerContext
+    ) async throws {
+        guard request.hasStartMonth, request.hasEndMonth else {
+            throw RPCError(code: .invalidArgument, message: "start_month and end_month are required")
+        }
+        for m in [request.startMonth, request.endMonth] where !(1...12).contains(m.month) {
+            throw RPCError(code: .invalidArgument, message: "a month must be 1–12, not \(m.month)")
+        }
+        let from = YearMonth(year: Int(request.startMonth.year), month: Int(request.startMonth.month))
+        let to = YearMonth(year: Int(request.endMonth.year), month: Int(request.endMonth.month))
+        guard from <= to else { throw RPCError(code: .invalidArgument, message: "start_month \(from) is after end_month \(to)") }
+        let sites = Set(request.sites)
+        let records = try store.summaryRecords(from: from, to: to).filter { r in
+            guard !sites.isEmpty, case .normalisedSummary(let s)? = r.record else { return true }
+            return sites.contains(s.site)
+        }
+        var start = 0
+        repeat {
+            let end = min(records.count, start + 1000)
+            try await responses.write(.with { $0.records = Array(records[start..<end]) })
+            start = end
+        } while start < records.count
     }
 
     /// The job summaries of months `from` through `to` as APEL normalised summary records, for
