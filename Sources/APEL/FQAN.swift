@@ -14,6 +14,75 @@ public struct FQAN: Sendable, Hashable {
 
     /// Splits `fqan`; nil for an empty or null ("None"/"NULL") FQAN.
     public init?(_ fqan: String) {
+        // ASCII FQANs (all real ones) are split in one pass over their bytes.
+        if let parsed = fqan.utf8.withContiguousStorageIfAvailable(FQAN.parseASCII) {
+            switch parsed {
+            case .null: return nil
+            case .parsed(let v): self = v; return
+            case .notASCII: break
+            }
+        }
+        self.init(general: fqan)
+    }
+
+    private init(vo: String, group: String, role: String) {
+        self.vo = vo
+        self.group = group
+        self.role = role
+    }
+
+    private enum Parsed {
+        case null
+        case parsed(FQAN)
+        case notASCII
+    }
+
+    /// What `init(general:)` gives, for an FQAN whose first element is ASCII; `.notASCII` otherwise.
+    /// On ASCII, Character and byte operations agree: no ASCII character but CR LF combines, and
+    /// the only non-ASCII characters equal to ";" (U+037E) are caught as non-ASCII.
+    private static func parseASCII(_ b: UnsafeBufferPointer<UInt8>) -> Parsed {
+        var end = 0
+        while end < b.count, b[end] != UInt8(ascii: ";") {
+            if b[end] >= 0x80 { return .notASCII }
+            end += 1
+        }
+        // A combining mark after ";" would make it a different Character.
+        if end + 1 < b.count, b[end + 1] >= 0x80 { return .notASCII }
+        func string(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self) }
+        func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
+        if end == 0 { return .null }
+        if end == 4 {
+            let w = (lower(b[0]), lower(b[1]), lower(b[2]), lower(b[3]))
+            if w == (0x6E, 0x6F, 0x6E, 0x65) || w == (0x6E, 0x75, 0x6C, 0x6C) { return .null }  // none, null
+        }
+        guard b[0] == UInt8(ascii: "/") else { return .parsed(FQAN(vo: string(0, end), group: "", role: "")) }
+        // Components between "/"s; the VO is the first (even if empty), the group every non-empty
+        // one before the first "Role=" (any case), which is the role.
+        var vo: String? = nil
+        var group: [UInt8] = []
+        var role = ""
+        var start = 1
+        while start <= end {
+            var stop = start
+            while stop < end, b[stop] != UInt8(ascii: "/") { stop += 1 }
+            if vo == nil { vo = string(start, stop) }
+            if stop > start {
+                if stop - start >= 5, lower(b[start]) == 0x72, lower(b[start + 1]) == 0x6F, lower(b[start + 2]) == 0x6C,
+                    lower(b[start + 3]) == 0x65, b[start + 4] == UInt8(ascii: "=")
+                {
+                    role = string(start, stop)
+                    break
+                }
+                group.append(UInt8(ascii: "/"))
+                group.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<stop]))
+            }
+            start = stop + 1
+        }
+        return .parsed(FQAN(vo: vo ?? "", group: String(decoding: group, as: UTF8.self), role: role))
+    }
+
+    /// The general split, on Characters.
+    private init?(general fqan: String) {
         let first = fqan.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         if first.isEmpty || TextValue.isNull(first) { return nil }
         guard first.hasPrefix("/") else {

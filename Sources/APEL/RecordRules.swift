@@ -34,9 +34,10 @@ public enum RecordRules {
         switch record.record {
         case nil:
             problems.add("", "record is empty")
-        case .job(var job):
-            JobRules.check(&job, now: nowSeconds, into: &problems)
-            record.record = .job(job)
+        case .job(let job):
+            // Written back only when a derived value changed: copying a job record in and out of
+            // the oneof costs more than the checks themselves.
+            if let changed = JobRules.check(job, now: nowSeconds, into: &problems) { record.record = .job(changed) }
         case .summary(var summary):
             SummaryRules.check(&summary, now: nowSeconds, into: &problems)
             record.record = .summary(summary)
@@ -87,7 +88,15 @@ public enum RecordRules {
         case nil:
             return "none"
         case .job(let r):
-            return join("job", r.site, r.localJobId, time(r.endTime, r.hasEndTime))
+            var k = KeyBuilder("job", capacity: r.site.utf8.count + r.localJobId.utf8.count + 32)
+            k.add(r.site)
+            k.add(r.localJobId)
+            if r.hasEndTime {
+                k.add(r.endTime.seconds, r.endTime.nanos)
+            } else {
+                k.add("")
+            }
+            return k.text
         case .summary(let r):
             return join(
                 "summary", r.site, String(r.month), String(r.year), r.globalUserName, r.vo, r.voRole, r.voGroup,
@@ -117,17 +126,49 @@ public enum RecordRules {
         }
     }
 
-    private static func time(_ t: Google_Protobuf_Timestamp, _ present: Bool) -> String {
-        present ? "\(t.seconds).\(t.nanos)" : ""
-    }
-
     private static func levels(_ levels: [String: Double]) -> String {
         levels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
     private static func join(_ fields: String...) -> String {
-        fields.map { $0.replacingOccurrences(of: "\u{1E}", with: "\u{1E}\u{1E}").replacingOccurrences(of: "\u{1F}", with: "\u{1E}\u{1F}") }
-            .joined(separator: "\u{1F}")
+        var k = KeyBuilder(fields.first ?? "", capacity: fields.reduce(fields.count) { $0 + $1.utf8.count })
+        for field in fields.dropFirst() { k.add(field) }
+        return k.text
+    }
+
+    /// Builds a key in one preallocated String: fields separated by U+001F, with U+001E written
+    /// U+001E U+001E and U+001F written U+001E U+001F inside fields (fields without either byte,
+    /// nearly all, are appended as they are).
+    struct KeyBuilder {
+        var text = ""
+
+        init(_ first: String, capacity: Int) {
+            text.reserveCapacity(capacity)
+            append(escaped: first)
+        }
+
+        mutating func add(_ field: String) {
+            text.append("\u{1F}")
+            append(escaped: field)
+        }
+
+        /// A time as "seconds.nanos" (digits and "-" need no escaping).
+        mutating func add(_ seconds: Int64, _ nanos: Int32) {
+            text.append("\u{1F}")
+            text.append(String(seconds))
+            text.append(".")
+            text.append(String(nanos))
+        }
+
+        private mutating func append(escaped field: String) {
+            if !field.utf8.contains(where: { $0 == 0x1E || $0 == 0x1F }) {
+                text.append(field)
+                return
+            }
+            // Rare: the original escaping, whose matching is Foundation's (it does not escape a
+            // separator that a combining mark follows).
+            text.append(field.replacingOccurrences(of: "\u{1E}", with: "\u{1E}\u{1E}").replacingOccurrences(of: "\u{1F}", with: "\u{1E}\u{1F}"))
+        }
     }
 }
 
@@ -187,8 +228,23 @@ struct Problems {
     /// Canonicalises the benchmark names of a service-level map (see `Normalisation`).
     /// Unknown types are dropped when a known one is present, as APEL keeps only known types;
     /// a map of unknown types only is refused.
-    mutating func benchmarks<V>(_ field: String, _ map: inout [String: V], valid: (V) -> Bool) {
-        guard !map.isEmpty else { return }
+    /// Returns whether the map may have changed (false when it certainly did not).
+    @discardableResult
+    mutating func benchmarks<V>(_ field: String, _ map: inout [String: V], valid: (V) -> Bool) -> Bool {
+        guard !map.isEmpty else { return false }
+        // One benchmark (nearly every record): the same outcome without sorting or a new map.
+        if map.count == 1, let (type, value) = map.first {
+            guard let canonical = Normalisation.canonicalType(type) else {
+                add(field, "unknown benchmark type: \(type)")
+                map = [:]
+                return true
+            }
+            if !valid(value) { add(field, "invalid benchmark value for \(canonical)") }
+            // Bytes, not String equality: the map keeps the canonical spelling byte for byte.
+            guard !canonical.utf8.elementsEqual(type.utf8) else { return false }
+            map = [canonical: value]
+            return true
+        }
         var out: [String: V] = [:]
         var unknown: [String] = []
         for (type, value) in map.sorted(by: { $0.key < $1.key }) {
@@ -199,12 +255,15 @@ struct Problems {
         }
         if out.isEmpty { add(field, "unknown benchmark type: \(unknown.joined(separator: ", "))") }
         map = out
+        return true
     }
 }
 
 /// Rules of individual job records (`job.py`).
 enum JobRules {
-    static func check(_ job: inout Weft_Accounting_V1_JobRecord, now: Int64, into p: inout Problems) {
+    /// Checks `job`; returns the job with its derived values filled in when any of them changed
+    /// (benchmark names, VO/VOGroup/VORole from FQAN), nil when it is complete as it is.
+    static func check(_ job: Weft_Accounting_V1_JobRecord, now: Int64, into p: inout Problems) -> Weft_Accounting_V1_JobRecord? {
         p.mandatory("Site", job.site)
         p.mandatory("LocalJobId", job.localJobId)
         p.mandatory("WallDuration", present: job.hasWallDuration)
@@ -223,12 +282,22 @@ enum JobRules {
         if job.hasEndTime, job.endTime.seconds > now &+ RecordRules.futureSlack {
             p.add("EndTime", "EndTime is more than 2 days in the future")
         }
-        p.benchmarks("ServiceLevelType", &job.serviceLevels) { $0.isFinite && $0 >= 0 }
-        if let fqan = FQAN(job.fqan) {
-            if job.vo.isEmpty { job.vo = fqan.vo }
-            if job.voGroup.isEmpty { job.voGroup = fqan.group }
-            if job.voRole.isEmpty { job.voRole = fqan.role }
+        var levels = job.serviceLevels
+        let levelsChanged = p.benchmarks("ServiceLevelType", &levels) { $0.isFinite && $0 >= 0 }
+        // The FQAN is only split when one of the values it gives is missing.
+        let fqan = job.vo.isEmpty || job.voGroup.isEmpty || job.voRole.isEmpty ? FQAN(job.fqan) : nil
+        var changed: Weft_Accounting_V1_JobRecord? = nil
+        if levelsChanged || fqan != nil {
+            var j = job
+            if levelsChanged { j.serviceLevels = levels }
+            if let fqan {
+                if j.vo.isEmpty { j.vo = fqan.vo }
+                if j.voGroup.isEmpty { j.voGroup = fqan.group }
+                if j.voRole.isEmpty { j.voRole = fqan.role }
+            }
+            changed = j
         }
+        return changed
     }
 }
 

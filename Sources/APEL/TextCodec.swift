@@ -44,17 +44,27 @@ enum TextCodec {
 
     static func schema(_ format: Weft_Accounting_V1_ApelFormat) -> TextSchema? {
         switch format {
-        case .jobV03: return JobFormat.schema(v04: false)
-        case .jobV04: return JobFormat.schema(v04: true)
-        case .summaryV02: return SummaryFormat.schema(v04: false)
-        case .summaryV04: return SummaryFormat.schema(v04: true)
-        case .normalisedSummaryV03: return NormalisedSummaryFormat.schema(v04: false)
-        case .normalisedSummaryV04: return NormalisedSummaryFormat.schema(v04: true)
+        case .jobV03: return Schemas.jobV03
+        case .jobV04: return Schemas.jobV04
+        case .summaryV02: return Schemas.summaryV02
+        case .summaryV04: return Schemas.summaryV04
+        case .normalisedSummaryV03: return Schemas.normalisedSummaryV03
+        case .normalisedSummaryV04: return Schemas.normalisedSummaryV04
         case .syncV01: return SyncFormat.schema
         case .cloudV04: return CloudFormat.schema
         case .cloudSummaryV04: return CloudSummaryFormat.schema
         default: return nil
         }
+    }
+
+    /// The schemas, built once rather than for every record.
+    private enum Schemas {
+        static let jobV03 = JobFormat.schema(v04: false)
+        static let jobV04 = JobFormat.schema(v04: true)
+        static let summaryV02 = SummaryFormat.schema(v04: false)
+        static let summaryV04 = SummaryFormat.schema(v04: true)
+        static let normalisedSummaryV03 = NormalisedSummaryFormat.schema(v04: false)
+        static let normalisedSummaryV04 = NormalisedSummaryFormat.schema(v04: true)
     }
 
     /// Reads one lexed record of a text format.

@@ -16,13 +16,29 @@ struct TextSchema: Sendable {
 
     /// Refuses unknown keys and absent or null mandatory keys.
     func check(_ record: TextMessage.Record) throws(FieldError) {
-        for (key, field) in record.fields.sorted(by: { $0.value.line < $1.value.line }) where !keys.contains(key) && !ignored.contains(key) {
-            throw FieldError(field: key, reason: "unknown field", line: field.line)
-        }
-        for key in mandatory {
-            guard let field = record.fields[key], !TextValue.isNull(field.value) else {
-                throw FieldError(field: key, reason: "missing mandatory field", line: record.fields[key]?.line ?? record.line)
+        let fields = record.fields
+        // Fields are in line order; the first unknown one (by line) is reported. Records usually
+        // list keys in schema order, so the search for each key starts after the previous match.
+        var hint = 0
+        for i in 0..<fields.count {
+            let key = fields.keys[i]
+            if hint < keys.count, keys[hint] == key {
+                hint += 1
+                continue
             }
+            if let k = keys.firstIndex(of: key) {
+                hint = k + 1
+                continue
+            }
+            if !ignored.contains(key) { throw FieldError(field: key, reason: "unknown field", line: fields.values[i].line) }
+        }
+        hint = 0
+        for key in mandatory {
+            let index = fields.index(of: key, hint: hint)
+            guard let index, !TextValue.isNull(fields.values[index].value) else {
+                throw FieldError(field: key, reason: "missing mandatory field", line: index.map { fields.values[$0].line } ?? record.line)
+            }
+            hint = index + 1
         }
     }
 }
@@ -30,11 +46,19 @@ struct TextSchema: Sendable {
 /// Typed access to the fields of one text record; nulls read as absent.
 struct FieldReader {
     var record: TextMessage.Record
+    /// Where the next lookup starts: decoders read keys in the order messages list them.
+    private let cursor = Cursor()
+
+    final class Cursor { var next = 0 }
+
+    init(record: TextMessage.Record) { self.record = record }
 
     /// The value of `key`, nil when absent or null.
     func raw(_ key: String) -> TextMessage.Field? {
-        guard let field = record.fields[key], !TextValue.isNull(field.value) else { return nil }
-        return field
+        guard let index = record.fields.index(of: key, hint: cursor.next) else { return nil }
+        cursor.next = index + 1
+        let field = record.fields.values[index]
+        return TextValue.isNull(field.value) ? nil : field
     }
 
     func string(_ key: String) -> String { raw(key)?.value ?? "" }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The lexical shape of an APEL text message: a header line, then records of "Key: Value" lines,
 /// each record ended by a line "%%".
 ///
@@ -13,11 +15,38 @@ struct TextMessage {
         var line: Int
     }
 
+    /// The fields of one record in line order. Looked up by linear search: a record has a couple
+    /// of dozen keys, usually in the order the decoders read them, so a lookup that starts where
+    /// the previous one matched is nearly always a hit on the first comparison (no hashing).
+    struct Fields {
+        var keys: [String] = []
+        var values: [Field] = []
+
+        var count: Int { keys.count }
+
+        /// The position of `key` (String equality, as a dictionary key), searching from `hint` on.
+        func index(of key: String, hint: Int = 0) -> Int? {
+            let n = keys.count
+            guard n > 0 else { return nil }
+            var i = hint < n && hint >= 0 ? hint : 0
+            for _ in 0..<n {
+                if keys[i] == key { return i }
+                i += 1
+                if i == n { i = 0 }
+            }
+            return nil
+        }
+
+        subscript(key: String) -> Field? {
+            index(of: key).map { values[$0] }
+        }
+    }
+
     /// One record: its fields by key, and where it starts.
     struct Record {
         var number: Int
         var line: Int
-        var fields: [String: Field] = [:]
+        var fields = Fields()
     }
 
     var header: String
@@ -27,45 +56,154 @@ struct TextMessage {
     /// Splits `text` into header and records, or says which line is wrong. `knownHeader` is asked
     /// about the header line first, so that a message of an unknown kind is named as such.
     static func lex(_ text: String, knownHeader: (String) -> Bool) -> Result<TextMessage, LexError> {
+        var text = text
+        text.makeContiguousUTF8()
+        if let result = text.utf8.withContiguousStorageIfAvailable({ lex(bytes: $0, knownHeader: knownHeader) }) {
+            return result
+        }
+        return Array(text.utf8).withUnsafeBufferPointer { lex(bytes: $0, knownHeader: knownHeader) }
+    }
+
+    /// Whether an ASCII byte is in `CharacterSet.whitespaces` (space and tab; the rest of that set is not ASCII).
+    @inline(__always) static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
+
+    @inline(__always) static func string(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)
+    }
+
+    /// One bit of a 64-bit filter for the bytes of a non-empty ASCII key.
+    @inline(__always) static func keyFilterBit(_ k: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        let h = k.count &* 31 &+ Int(k[0]) &* 7 &+ Int(k[k.count - 1]) &+ Int(k[k.count / 2])
+        return 1 << UInt64(h & 63)
+    }
+
+    /// The lexer over the (already validated) UTF-8 bytes of the message. Lines are cut on bytes: as
+    /// Characters, "\r\n" is one grapheme and would not split at "\n". Lines of ASCII only — nearly
+    /// all — are trimmed and split on bytes, which gives what the Character/Foundation operations
+    /// give (ASCII has no combining sequences but CR LF, and no other characters equivalent to it);
+    /// a line with any other byte takes the general String path.
+    private static func lex(bytes b: UnsafeBufferPointer<UInt8>, knownHeader: (String) -> Bool) -> Result<TextMessage, LexError> {
         var header: (String, Int)? = nil
         var records: [Record] = []
         var current: Record? = nil
         var lineNumber = 0
         var lastLine = 0
-        // Lines are cut on UTF-8 bytes: as Characters, "\r\n" is one grapheme and would not split at "\n".
-        for rawLine in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        // Sizes of the previous record, to reserve the next one's arrays at once.
+        var expectedFields = 0
+        // Per record: a 64-bit filter of the ASCII keys seen (cheap duplicate test) and whether a
+        // non-ASCII key was seen (then every key is compared with String equality).
+        var seenFilter: UInt64 = 0
+        var sawNonASCIIKey = false
+        let end = b.count
+        var lineStart = 0
+        while lineStart <= end {
+            // One pass over the line: its end and whether it is all ASCII.
+            var i = lineStart
+            var high: UInt8 = 0
+            while i < end {
+                let c = b[i]
+                if c == 0x0A { break }
+                high |= c
+                i += 1
+            }
+            let nextStart = i + 1
             lineNumber += 1
-            var bytes = rawLine[...]
-            if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
-            let line = Substring(String(decoding: bytes, as: UTF8.self))
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            var lineEnd = i
+            if lineEnd > lineStart, b[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            defer { lineStart = nextStart }
+
+            // The line as the general path sees it, trimmed, key and value; or the ASCII fast path.
+            var trimmedStart = lineStart
+            var trimmedEnd = lineEnd
+            let ascii = high < 0x80
+            var slowLine: Substring = ""
+            var slowTrimmed = ""
+            if ascii {
+                while trimmedStart < trimmedEnd, isBlank(b[trimmedStart]) { trimmedStart += 1 }
+                while trimmedEnd > trimmedStart, isBlank(b[trimmedEnd - 1]) { trimmedEnd -= 1 }
+                if trimmedStart == trimmedEnd || b[trimmedStart] == UInt8(ascii: "#") { continue }
+            } else {
+                slowLine = Substring(string(b, lineStart, lineEnd))
+                slowTrimmed = slowLine.trimmingCharacters(in: .whitespaces)
+                if slowTrimmed.isEmpty || slowTrimmed.hasPrefix("#") { continue }
+            }
             lastLine = lineNumber
             guard header != nil else {
-                guard knownHeader(trimmed) else {
-                    return .failure(LexError(line: lineNumber, record: nil, field: "", reason: "unknown message header: \(trimmed.prefix(100))"))
+                let t = ascii ? string(b, trimmedStart, trimmedEnd) : slowTrimmed
+                guard knownHeader(t) else {
+                    return .failure(LexError(line: lineNumber, record: nil, field: "", reason: "unknown message header: \(t.prefix(100))"))
                 }
-                header = (trimmed, lineNumber)
+                header = (t, lineNumber)
                 continue
             }
-            if trimmed == "%%" {
-                if let record = current { records.append(record) }
+            let isEnd =
+                ascii
+                ? trimmedEnd - trimmedStart == 2 && b[trimmedStart] == UInt8(ascii: "%") && b[trimmedStart + 1] == UInt8(ascii: "%")
+                : slowTrimmed == "%%"
+            if isEnd {
+                if let record = current {
+                    expectedFields = max(expectedFields, record.fields.count)
+                    records.append(record)
+                }
                 current = nil
                 continue
             }
-            if current == nil { current = Record(number: records.count + 1, line: lineNumber) }
-            guard let colon = line.firstIndex(of: ":") else {
-                return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key-value pair: \(trimmed.prefix(80))"))
+            if current == nil {
+                var record = Record(number: records.count + 1, line: lineNumber)
+                record.fields.keys.reserveCapacity(expectedFields)
+                record.fields.values.reserveCapacity(expectedFields)
+                current = record
+                seenFilter = 0
+                sawNonASCIIKey = false
             }
-            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            guard !key.isEmpty else {
-                return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key: \(trimmed.prefix(80))"))
+            let key: String
+            let value: String
+            var filterBit: UInt64 = 0
+            if ascii {
+                var colon = lineStart
+                while colon < lineEnd, b[colon] != UInt8(ascii: ":") { colon += 1 }
+                guard colon < lineEnd else {
+                    return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key-value pair: \(string(b, trimmedStart, trimmedEnd).prefix(80))"))
+                }
+                var ks = lineStart
+                var ke = colon
+                while ks < ke, isBlank(b[ks]) { ks += 1 }
+                while ke > ks, isBlank(b[ke - 1]) { ke -= 1 }
+                var vs = colon + 1
+                var ve = lineEnd
+                while vs < ve, isBlank(b[vs]) { vs += 1 }
+                while ve > vs, isBlank(b[ve - 1]) { ve -= 1 }
+                guard ke > ks else {
+                    return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key: \(string(b, trimmedStart, trimmedEnd).prefix(80))"))
+                }
+                key = string(b, ks, ke)
+                value = string(b, vs, ve)
+                filterBit = keyFilterBit(UnsafeBufferPointer(rebasing: b[ks..<ke]))
+            } else {
+                guard let colon = slowLine.firstIndex(of: ":") else {
+                    return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key-value pair: \(slowTrimmed.prefix(80))"))
+                }
+                key = slowLine[..<colon].trimmingCharacters(in: .whitespaces)
+                value = slowLine[slowLine.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                guard !key.isEmpty else {
+                    return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key: \(slowTrimmed.prefix(80))"))
+                }
+                if key.utf8.contains(where: { $0 >= 0x80 }) {
+                    sawNonASCIIKey = true
+                } else {
+                    filterBit = Array(key.utf8).withUnsafeBufferPointer(keyFilterBit)
+                }
             }
-            if current?.fields[key] != nil {
+            // Duplicate keys: String equality, as the keys of a dictionary. An ASCII key can only
+            // equal a key of the same bytes, so the filter rules out most comparisons; once a
+            // non-ASCII key is in the record, every key is compared.
+            let mayRepeat = sawNonASCIIKey || filterBit == 0 || seenFilter & filterBit != 0
+            seenFilter |= filterBit
+            if mayRepeat, current?.fields.index(of: key) != nil {
                 return .failure(LexError(line: lineNumber, record: current?.number, field: key, reason: "duplicate key"))
             }
-            current?.fields[key] = Field(value: value, line: lineNumber)
+            current?.fields.keys.append(key)
+            current?.fields.values.append(Field(value: value, line: lineNumber))
         }
         guard let (headerText, headerLine) = header else {
             return .failure(LexError(line: max(lineNumber, 1), record: nil, field: "", reason: "empty message"))

@@ -6,15 +6,47 @@ import Gen
 enum TextValue {
     /// APEL's nulls (`check_for_null`): "", "None" and "NULL" in any case.
     static func isNull(_ value: String) -> Bool {
+        // Bytes first: only strings of at most 16 bytes can lowercase to "none" or "null", and an
+        // ASCII one only by ASCII case folding.
+        let count = value.utf8.count
+        if count == 0 { return true }
+        if count > 16 { return false }
+        var ascii = true
+        var w: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+        var i = 0
+        for c in value.utf8 {
+            if c >= 0x80 { ascii = false; break }
+            let l = c >= 0x41 && c <= 0x5A ? c + 0x20 : c
+            switch i {
+            case 0: w.0 = l
+            case 1: w.1 = l
+            case 2: w.2 = l
+            case 3: w.3 = l
+            default: break
+            }
+            i += 1
+        }
+        if ascii { return count == 4 && (w == (0x6E, 0x6F, 0x6E, 0x65) || w == (0x6E, 0x75, 0x6C, 0x6C)) }
         switch value.lowercased() {
         case "", "none", "null": return true
         default: return false
         }
     }
 
+    /// `text.trimmingCharacters(in: .whitespaces)`, without Foundation when there is nothing to trim
+    /// (the usual case: the lexer already trimmed the value).
+    static func trimmed(_ text: String) -> String {
+        let utf8 = text.utf8
+        guard let first = utf8.first, let last = utf8.last else { return text }
+        // Space and tab are the ASCII members of the set; a non-ASCII end may be a member too.
+        func plain(_ c: UInt8) -> Bool { c < 0x80 && c != 0x20 && c != 0x09 }
+        if plain(first) && plain(last) { return text }
+        return text.trimmingCharacters(in: .whitespaces)
+    }
+
     /// A decimal integer with an optional sign; overflow is an error, never a trap.
     static func int64(_ text: String) -> Result<Int64, ValueError> {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = trimmed(text)
         var utf8 = Substring(s).utf8[...]
         var negative = false
         if let first = utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
@@ -43,17 +75,18 @@ enum TextValue {
 
     /// A finite decimal number.
     static func double(_ text: String) -> Result<Double, ValueError> {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = trimmed(text)
         guard s.utf8.count <= 64, let v = Double(s), v.isFinite else { return .failure(ValueError("not a number: \(text)")) }
         return .success(v)
     }
 
     /// A time: epoch seconds (APEL text messages) or ISO 8601 (what APEL also accepts, and StAR uses).
     static func time(_ text: String) -> Result<Google_Protobuf_Timestamp, ValueError> {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = trimmed(text)
         if case .success(let seconds) = int64(s) {
             // Ten thousand years either way is more than any record needs and keeps arithmetic safe.
-            guard abs(seconds) <= 253_402_300_799 else { return .failure(ValueError("time out of range: \(text)")) }
+            // Compared both ways rather than with abs, which traps on Int64.min.
+            guard seconds >= -253_402_300_799, seconds <= 253_402_300_799 else { return .failure(ValueError("time out of range: \(text)")) }
             return .success(EpochTime.timestamp(seconds))
         }
         if let t = ISO8601.parse(s) { return .success(t) }

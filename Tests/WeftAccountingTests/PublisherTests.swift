@@ -272,4 +272,10 @@ final class AckingService: Weft_Accounting_V1_AccountingService.ServiceProtocol 
     func getPublisher(request: Weft_Accounting_V1_GetPublisherRequest, context: ServerContext) async throws -> Weft_Accounting_V1_GetPublisherResponse {
         throw RPCError(code: .unimplemented, message: "")
     }
+
+    func exportSummaries(
+        request: Weft_Accounting_V1_ExportSummariesRequest, responses: RPCWriter<Weft_Accounting_V1_ExportSummariesResponse>, context: ServerContext
+    ) async throws {
+        throw RPCError(code: .unimplemented, message: "")
+    }
 }
