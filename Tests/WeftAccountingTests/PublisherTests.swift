@@ -168,7 +168,8 @@ import WeftRPC
             try await AccountingPublisher(outbox: outbox, client: stack.client).publishPending()
         }
         #expect(error?.kind == .refused && error?.status?.code == .permissionDenied)
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Not retried: the policy's retries would take far longer than this, even on a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(outbox.pendingRecordCount == 10)
     }
 
