@@ -52,7 +52,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         var requestsFinished = false
         /// Messages handed to the handler's sequence and not yet taken.
         var queued = 0
-        /// Received bytes whose window credit waits for the handler to take queued messages.
+        /// Received bytes not yet credited: they wait for the handler to take queued messages.
         var deferredCredit = 0
         var drainWaiters: [EventLoopPromise<Void>] = []
         let context: ResponseMetadata
@@ -547,13 +547,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         call.drainWaiters.removeAll()
     }
 
-    /// The handler took a message: give its bytes' window back once nothing else is queued.
+    /// The handler took a message: give back as much window as it freed. What is buffered stays
+    /// within one window plus the message in progress, and the peer keeps sending while the
+    /// handler works through the queue (waiting until the queue is empty stalled a pipelining
+    /// publisher every few batches). With nothing left queued, everything received is credited, so
+    /// that a message larger than the window can complete.
     fileprivate func messageTaken(streamID: Int32, wireSize: Int) {
         guard let call = calls[streamID] else { return }
         call.queued = max(0, call.queued - 1)
-        if call.queued == 0, call.deferredCredit > 0 {
-            session?.consume(streamID: streamID, count: call.deferredCredit)
-            call.deferredCredit = 0
+        let credit = call.queued == 0 ? call.deferredCredit : min(call.deferredCredit, wireSize)
+        if credit > 0 {
+            session?.consume(streamID: streamID, count: credit)
+            call.deferredCredit -= credit
             scheduleFlush()
         }
     }

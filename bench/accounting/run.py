@@ -45,20 +45,36 @@ def stubs(out):
             importlib.import_module("weft.accounting.v1.accounting_pb2_grpc"))
 
 
-def jobs(n, seed=7):
-    """N job records: 4 sites, 6 VOs, 200 users, 3 months, 1–64 cores, HEPscore23 benchmarks."""
+def jobs(n, seed=7, diverse=False):
+    """N job records: 4 sites, 6 VOs, 200 users, the last ~80 days.
+
+    Default shape, as sites look to APEL: each user has a home site, VO and CE, runs single-core or
+    8-core jobs, and each site has two benchmarked sub-clusters, so APEL's summary key groups ~1,000
+    records each (a few thousand summary rows for 1M records). `diverse`: VO, cores (1–64) and
+    benchmark drawn per job, so nearly every record opens its own summary row (the worst case for
+    the live summaries: ~40% as many rows as records).
+    """
     rnd = random.Random(seed)
     now = datetime.datetime.now(datetime.timezone.utc)
     base = int(datetime.datetime(now.year, now.month, 1, tzinfo=datetime.timezone.utc).timestamp())
+    vos = ["atlas", "cms", "lhcb", "alice", "dteam", "ops"]
     for i in range(n):
         end = base - rnd.randrange(0, 80 * 86400)
         wall = rnd.randrange(60, 86400)
-        cores = rnd.choice([1, 1, 2, 4, 8, 16, 64])
-        vo = rnd.choice(["atlas", "cms", "lhcb", "alice", "dteam", "ops"])
-        yield dict(site=f"SITE-{i % 4}", local_job_id=f"{i}", local_user_id=f"u{i % 200}", global_user_name=f"/DC=org/CN=user{i % 200}",
-                   fqan=f"/{vo}/Role=NULL/Capability=NULL", submit_host=f"ce{i % 3}.site{i % 4}.org", machine_name="wn",
+        user = i % 200
+        if diverse:
+            cores, vo, hs23 = rnd.choice([1, 1, 2, 4, 8, 16, 64]), rnd.choice(vos), rnd.choice([10.0, 12.5, 15.0])
+        else:
+            cores, vo, hs23 = rnd.choice([1, 8]), vos[user % 6], [10.0, 12.5, 15.0, 17.5][i % 4] + rnd.choice([0.0, 1.0])
+        yield dict(site=f"SITE-{i % 4}", local_job_id=f"{i}", local_user_id=f"u{user}", global_user_name=f"/DC=org/CN=user{user}",
+                   fqan=f"/{vo}/Role=NULL/Capability=NULL", submit_host=f"ce{user % 3}.site{i % 4}.org", machine_name="wn",
                    queue="long", processors=cores, node_count=1, wall=wall, cpu=int(wall * cores * 0.8), start=end - wall, end=end,
-                   infra="grid", desc="APEL-BENCH", hs23=rnd.choice([10.0, 12.5, 15.0]))
+                   infra="grid", desc="APEL-BENCH", hs23=hs23)
+
+
+def summary_groups(rows):
+    """Distinct APEL summary keys (site, month, user, VO, CE, cores, benchmark) among the rows."""
+    return len({(r["site"], time.gmtime(r["end"])[:2], r["global_user_name"], r["fqan"], r["submit_host"], r["processors"], r["hs23"]) for r in rows})
 
 
 def encode_batches(records_pb2, accounting_pb2, rows, batch=1000):
@@ -88,6 +104,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mib(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -108,6 +130,7 @@ def run_weft(args, pb, batches, per_site):
         # One session per site (a publisher publishes its own site's records), sites one after another.
         sent_at, acked_at = {}, {}
         total = 0
+        cpu_start = cpu_seconds(proc.pid)
         start = time.perf_counter()
         for site, site_batches in per_site.items():
             window = threading.Semaphore(args.in_flight)
@@ -130,6 +153,7 @@ def run_weft(args, pb, batches, per_site):
                     if resp.ack.sequence == len(encoded):
                         break
         elapsed = time.perf_counter() - start
+        cpu = cpu_seconds(proc.pid) - cpu_start
         lat = sorted((acked_at[k] - sent_at[k]) * 1000 for k in acked_at)
         q = accounting_pb2.QuerySummariesRequest(kind=accounting_pb2.SUMMARY_KIND_JOB, group_by=[accounting_pb2.GROUP_BY_KEY_SITE, accounting_pb2.GROUP_BY_KEY_MONTH, accounting_pb2.GROUP_BY_KEY_VO], page_size=1000)
         query_ms = []
@@ -140,7 +164,7 @@ def run_weft(args, pb, batches, per_site):
         jobs_total = sum(r.job.number_of_jobs for r in rows)
         channel.close()
         return dict(records=total, seconds=elapsed, rate=total / elapsed, p50=statistics.median(lat), p99=lat[int(len(lat) * 0.99) - 1] if lat else 0,
-                    query_ms=statistics.median(query_ms), rss=peak_rss_mib(proc.pid), jobs_in_summaries=jobs_total)
+                    query_ms=statistics.median(query_ms), cpu_us=cpu / total * 1e6, rss=peak_rss_mib(proc.pid), jobs_in_summaries=jobs_total)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -188,20 +212,21 @@ def main():
     ap.add_argument("--in-flight", type=int, default=8)
     ap.add_argument("--weft", default=str(REPO / ".build-release" / "release" / "weft"))
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--diverse", action="store_true", help="nearly one summary row per record (see jobs())")
     args = ap.parse_args()
     pb = stubs(tempfile.mkdtemp(prefix="weft-bench-gen-"))
-    rows = list(jobs(args.records))
+    rows = list(jobs(args.records, diverse=args.diverse))
     per_site = {}
     for r in rows:
         per_site.setdefault(r["site"], []).append(r)
     t = time.perf_counter()
     per_site_batches = {s: encode_batches(pb[1], pb[0], rs) for s, rs in sorted(per_site.items())}
-    print(f"prepared {args.records} records in {time.perf_counter() - t:.1f} s (not timed)")
+    print(f"prepared {args.records} records ({summary_groups(rows)} APEL summary groups) in {time.perf_counter() - t:.1f} s (not timed)")
     weft = run_weft(args, pb, None, per_site_batches)
     assert weft["records"] == args.records, weft
     assert weft["jobs_in_summaries"] == args.records, weft
-    print(f"{'':34} {'records/s':>10} {'seconds':>8} {'ack p50 ms':>10} {'ack p99 ms':>10} {'summary query ms':>17} {'peak RSS MiB':>12}")
-    print(f"{'weft up (stream, batches of 1000)':34} {weft['rate']:>10.0f} {weft['seconds']:>8.2f} {weft['p50']:>10.1f} {weft['p99']:>10.1f} {weft['query_ms']:>17.1f} {weft['rss']:>12.0f}")
+    print(f"{'':34} {'records/s':>10} {'seconds':>8} {'ack p50 ms':>10} {'ack p99 ms':>10} {'summary query ms':>17} {'peak RSS MiB':>12} {'server CPU µs/rec':>17}")
+    print(f"{'weft up (stream, batches of 1000)':34} {weft['rate']:>10.0f} {weft['seconds']:>8.2f} {weft['p50']:>10.1f} {weft['p99']:>10.1f} {weft['query_ms']:>17.1f} {weft['rss']:>12.0f} {weft['cpu_us']:>17.2f}")
     if not args.no_baseline:
         base = run_baseline(rows)
         print(f"{'SQLite row-by-row INSERT…ON CONFLICT':34} {base['rate']:>10.0f} {base['seconds']:>8.2f} {'':>10} {'':>10} {base['summarise_ms']:>17.1f} {'':>12}")
