@@ -21,6 +21,34 @@ import WeftRPC
         #expect(publisher.hasLastPublishTime)
     }
 
+    /// A publisher that sends one batch and waits for its ack before the next (no pipelining) must
+    /// get each ack without sending anything more.
+    @Test func lockstepPublisherGetsEachAckWithoutSendingMore() async throws {
+        let stack = try Stack()
+        let (acked, ack) = AsyncStream<UInt64>.makeStream()
+        let session = Task {
+            try await stack.client.publishRecords(requests: { w in
+                try await w.write(Records.start("pub-1", "SITE-A"))
+                var acks = acked.makeAsyncIterator()
+                for b in 1...3 {
+                    try await w.write(.with { $0.batch = Records.batch(UInt64(b), (0..<10).map { Records.job("l\(b)-\($0)") }) })
+                    #expect(await acks.next() == UInt64(b))
+                }
+            }, responses: { stream in
+                for try await r in stream { if case .ack(let a)? = r.message { ack.yield(a.sequence) } }
+                ack.finish()
+            })
+        }
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(20))
+            session.cancel()
+        }
+        let outcome = await session.result
+        watchdog.cancel()
+        #expect((try? outcome.get()) != nil, "the session hung or failed: \(outcome)")
+        #expect(try await stack.store.recordCount() == 30)
+    }
+
     @Test func exactlyOnceAcrossReconnectAndResend() async throws {
         let stack = try Stack()
         let batches = (1...6).map { b in Records.batch(UInt64(b), (0..<50).map { Records.job("j\(b)-\($0)") }) }

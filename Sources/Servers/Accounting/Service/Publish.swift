@@ -13,14 +13,61 @@ extension AccountingService {
     }
 
     /// PublishRecords (see accounting.proto): `start`, `accepted`, then batches acknowledged in
-    /// order once durably committed. The next batch is decoded and validated while the previous
-    /// one commits; acks still go out in batch order.
+    /// order once durably committed. One task receives and checks batches while another commits
+    /// them, so the next batches are decoded and validated while the previous ones commit, and an
+    /// ack goes out as soon as its batch is durable, whether or not more batches arrive.
     public func publishRecords(
         requests: RPCAsyncSequence<Weft_Accounting_V1_PublishRecordsRequest>,
         responses: RPCWriter<Weft_Accounting_V1_PublishRecordsResponse>,
         context: ServerContext
     ) async throws {
-        var messages = requests.makeAsyncIterator()
+        let queue = CommitQueue<PreparedBatch>(capacity: Self.maxQueuedBatches)
+        /// How a session's task ended: the receiver reports its error instead of throwing it, so
+        /// that the committer still commits and acknowledges what was received before it.
+        enum Ended: Sendable { case received, receiveFailed(any Error), committed }
+        try await withThrowingTaskGroup(of: Ended.self) { group in
+            group.addTask {
+                do {
+                    var messages = requests.makeAsyncIterator()
+                    let (start, committed) = try await self.openSession(&messages, responses: responses, context: context)
+                    try await self.receiveBatches(&messages, start: start, committed: committed, into: queue)
+                    queue.finish()
+                    return .received
+                } catch {
+                    queue.finish()
+                    return .receiveFailed(error)
+                }
+            }
+            group.addTask {
+                do {
+                    try await self.commitBatches(from: queue, responses: responses)
+                    return .committed
+                } catch {
+                    queue.fail(error)
+                    throw error
+                }
+            }
+            var failure: (any Error)?
+            while true {
+                do {
+                    guard let ended = try await group.next() else { break }
+                    if case .receiveFailed(let error) = ended { failure = failure ?? error }
+                } catch {
+                    // The commit failed: stop receiving; the client resends what was not acknowledged.
+                    failure = failure ?? error
+                    group.cancelAll()
+                }
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    /// Reads the `start` message, checks the caller may publish the site, and answers `accepted`
+    /// with the publisher's last committed sequence.
+    private func openSession(
+        _ messages: inout RPCAsyncSequence<Weft_Accounting_V1_PublishRecordsRequest>.AsyncIterator,
+        responses: RPCWriter<Weft_Accounting_V1_PublishRecordsResponse>, context: ServerContext
+    ) async throws -> (Weft_Accounting_V1_PublishStart, UInt64) {
         guard let first = try await messages.next() else {
             throw RPCError(code: .invalidArgument, message: "PublishRecords must begin with a start message; the stream ended before one")
         }
@@ -48,33 +95,43 @@ extension AccountingService {
         response.accepted = accepted
         try await responses.write(response)
         logger.debug("publishing session open", metadata: ["publisher": "\(start.publisherId)", "site": "\(start.site)", "committed": "\(committed)"])
+        return (start, committed)
+    }
 
+    /// Batches prepared and waiting for the committer, at most; more wait in HTTP/2 flow control.
+    static let maxQueuedBatches = 4
+
+    /// Reads, checks and prepares the session's batches and queues them for the committer.
+    private func receiveBatches(
+        _ messages: inout RPCAsyncSequence<Weft_Accounting_V1_PublishRecordsRequest>.AsyncIterator,
+        start: Weft_Accounting_V1_PublishStart, committed: UInt64, into queue: CommitQueue<PreparedBatch>
+    ) async throws {
         var previous: UInt64?
         var benchmarks = BenchmarkMemo()
-        var inFlight: Task<Weft_Accounting_V1_BatchAck, any Error>?
-        do {
-            while let message = try await messages.next() {
-                guard case .batch(let batch)? = message.message else {
-                    throw RPCError(code: .invalidArgument, message: "start may be sent only once, as the first message")
-                }
-                if let previous, batch.sequence <= previous {
-                    throw RPCError(code: .invalidArgument, message: "Batch sequence \(batch.sequence) is not above the previous batch's \(previous)")
-                }
-                previous = batch.sequence
-                guard batch.records.count <= Self.maxBatchSize else {
-                    throw RPCError(
-                        code: .resourceExhausted,
-                        message: "Batch \(batch.sequence) has \(batch.records.count) records; a batch may have at most \(Self.maxBatchSize)")
-                }
-                let prepared = prepare(batch, start: start, knownDuplicate: batch.sequence <= committed, benchmarks: &benchmarks)
-                if let inFlight { try await responses.write(Self.ackResponse(try await inFlight.value)) }
-                inFlight = Task { try await self.commit(prepared) }
+        while let message = try await messages.next() {
+            guard case .batch(let batch)? = message.message else {
+                throw RPCError(code: .invalidArgument, message: "start may be sent only once, as the first message")
             }
-            if let inFlight { try await responses.write(Self.ackResponse(try await inFlight.value)) }
-        } catch {
-            // Acknowledge what was committed before the stream fails, so the client need not resend it.
-            if let inFlight, let ack = try? await inFlight.value { try? await responses.write(Self.ackResponse(ack)) }
-            throw error
+            if let previous, batch.sequence <= previous {
+                throw RPCError(code: .invalidArgument, message: "Batch sequence \(batch.sequence) is not above the previous batch's \(previous)")
+            }
+            previous = batch.sequence
+            guard batch.records.count <= Self.maxBatchSize else {
+                throw RPCError(
+                    code: .resourceExhausted,
+                    message: "Batch \(batch.sequence) has \(batch.records.count) records; a batch may have at most \(Self.maxBatchSize)")
+            }
+            try await queue.push(prepare(batch, start: start, knownDuplicate: batch.sequence <= committed, benchmarks: &benchmarks))
+        }
+    }
+
+    /// Commits what is queued, everything that piled up during the previous commit in one
+    /// transaction, and acknowledges each batch in order as soon as its commit is durable.
+    private func commitBatches(from queue: CommitQueue<PreparedBatch>, responses: RPCWriter<Weft_Accounting_V1_PublishRecordsResponse>) async throws {
+        while true {
+            let batches = await queue.takeAll()
+            if batches.isEmpty { return }
+            for ack in try await commit(batches) { try await responses.write(Self.ackResponse(ack)) }
         }
     }
 
@@ -126,18 +183,20 @@ extension AccountingService {
         return r
     }
 
-    /// Commits a prepared batch and tells watches what changed.
-    func commit(_ batch: PreparedBatch) async throws -> Weft_Accounting_V1_BatchAck {
-        let outcome = try await store.commit(batch.commit)
-        if !outcome.changes.isEmpty { changes.publish(outcome.changes) }
-        var ack = Weft_Accounting_V1_BatchAck()
-        ack.sequence = batch.commit.sequence
-        ack.duplicate = outcome.duplicate
-        ack.commitTime = .ofNanos(outcome.commitTime)
-        if !outcome.duplicate {
-            ack.acceptedCount = Int32(outcome.acceptedCount)
-            ack.rejections = batch.rejections
+    /// Commits prepared batches in one transaction and tells watches what changed.
+    func commit(_ batches: [PreparedBatch]) async throws -> [Weft_Accounting_V1_BatchAck] {
+        let outcomes = try await store.commit(batches.map(\.commit))
+        return zip(batches, outcomes).map { batch, outcome in
+            if !outcome.changes.isEmpty { changes.publish(outcome.changes) }
+            var ack = Weft_Accounting_V1_BatchAck()
+            ack.sequence = batch.commit.sequence
+            ack.duplicate = outcome.duplicate
+            ack.commitTime = .ofNanos(outcome.commitTime)
+            if !outcome.duplicate {
+                ack.acceptedCount = Int32(outcome.acceptedCount)
+                ack.rejections = batch.rejections
+            }
+            return ack
         }
-        return ack
     }
 }

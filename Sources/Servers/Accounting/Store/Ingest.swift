@@ -64,8 +64,27 @@ extension AccountingStore {
     /// publisher's sequence advances. A batch whose sequence is not above the publisher's last
     /// committed one changes nothing and comes back as a duplicate.
     public func commit(_ batch: BatchCommit) async throws -> CommitOutcome {
-        let (outcome, learned) = try await pool.write { db in
-            try Self.commit(batch, now: Self.nowNanos(), db: db) { group in self.jobRowIDs.withLock { $0[group] } }
+        guard let outcome = try await commit([batch]).first else { preconditionFailure("one outcome per batch") }
+        return outcome
+    }
+
+    /// Commits several batches, in order, in one transaction (group commit: one WAL sync for all
+    /// of them); the outcomes are in the batches' order. Each batch is treated as `commit(_:)`
+    /// treats it, so a later batch of the same publisher sees the earlier one's sequence.
+    public func commit(_ batches: [BatchCommit]) async throws -> [CommitOutcome] {
+        guard !batches.isEmpty else { return [] }
+        let (outcomes, learned) = try await pool.write { db in
+            let now = Self.nowNanos()
+            var outcomes: [CommitOutcome] = []
+            var learned: [JobGroup: Int64] = [:]
+            for batch in batches {
+                let (outcome, ids) = try Self.commit(batch, now: now, db: db) { group in
+                    learned[group] ?? self.jobRowIDs.withLock { $0[group] }
+                }
+                outcomes.append(outcome)
+                learned.merge(ids) { _, new in new }
+            }
+            return (outcomes, learned)
         }
         if !learned.isEmpty {
             jobRowIDs.withLock { cache in
@@ -73,7 +92,7 @@ extension AccountingStore {
                 cache.merge(learned) { _, new in new }
             }
         }
-        return outcome
+        return outcomes
     }
 
     static func nowNanos() -> Int64 {
