@@ -107,7 +107,7 @@ def test_exactly_once_across_server_and_publisher_crashes(tmp_path):
         time.sleep(0.5)
         server = start_server()
         # Kill the publisher in the middle too, and start it again on the same outbox.
-        wait_committed(seen)
+        at_publisher_kill = wait_committed(seen)
         publisher.send_signal(signal.SIGKILL)
         publisher.wait()
         publisher = start_publisher()
@@ -121,6 +121,8 @@ def test_exactly_once_across_server_and_publisher_crashes(tmp_path):
         again = weft("accounting", "publish", "--outbox", str(outbox), port=port)
         assert again.returncode == 0, again.stderr
         assert committed(port) == N
+        print(f"\n{N} records: server SIGKILLed after {seen} committed, publisher SIGKILLed after {at_publisher_kill}; "
+              f"all {N} counted once, wall and CPU sums exact")
     finally:
         for p in (publisher, server):
             if p.poll() is None:
