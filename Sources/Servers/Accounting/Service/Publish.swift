@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Gen
 import WeftAPEL
 import WeftRPC
@@ -131,7 +132,14 @@ extension AccountingService {
         while true {
             let batches = await queue.takeAll()
             if batches.isEmpty { return }
-            for ack in try await commit(batches) { try await responses.write(Self.ackResponse(ack)) }
+            let acks: [Weft_Accounting_V1_BatchAck]
+            do {
+                acks = try await commit(batches)
+            } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED {
+                // Another process holds the store (a second server on the same data directory?).
+                throw RPCError(code: .unavailable, message: "The accounting store is busy: \(e.message ?? "\(e.resultCode)"); retry later")
+            }
+            for ack in acks { try await responses.write(Self.ackResponse(ack)) }
         }
     }
 
