@@ -17,8 +17,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         var headersSeen = false
         var encoding: MessageCompression?
         var ended = false
-        var queued = 0
-        var deferredCredit = 0
+        var credit = ReceiveCredit()
         var drainWaiters: [EventLoopPromise<Void>] = []
         var deadlineTimer: Scheduled<Void>?
 
@@ -198,13 +197,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         scheduleFlush()
     }
 
-    /// The caller took a response message: credit the window once nothing else is queued.
+    /// The caller took a response message: credit what `ReceiveCredit` frees.
     func messageTaken(streamID: Int32) {
         guard let stream = streams[streamID] else { return }
-        stream.queued = max(0, stream.queued - 1)
-        if stream.queued == 0, stream.deferredCredit > 0 {
-            session?.consume(streamID: streamID, count: stream.deferredCredit)
-            stream.deferredCredit = 0
+        let credit = stream.credit.taken()
+        if credit > 0 {
+            session?.consume(streamID: streamID, count: credit)
             scheduleFlush()
         }
     }
@@ -283,14 +281,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             return
         }
         stream.deframer.append(bytes)
-        if stream.queued == 0 {
-            session?.consume(streamID: streamID, count: bytes.count)
-        } else {
-            stream.deferredCredit += bytes.count
-        }
+        let credit = stream.credit.received(bytes.count)
+        if credit > 0 { session?.consume(streamID: streamID, count: credit) }
         do {
             while let m = try stream.deframer.nextDecompressed(encoding: stream.encoding) {
-                stream.queued += 1
+                stream.credit.delivered(wireSize: m.wireSize)
                 stream.sink.yield(.message(m.bytes, compressed: m.compressed))
             }
         } catch let e as RPCError {

@@ -51,9 +51,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         var ended = false
         var requestsFinished = false
         /// Messages handed to the handler's sequence and not yet taken.
-        var queued = 0
-        /// Received bytes not yet credited: they wait for the handler to take queued messages.
-        var deferredCredit = 0
+        var credit = ReceiveCredit()
         var drainWaiters: [EventLoopPromise<Void>] = []
         let context: ResponseMetadata
         var responseCompression: MessageCompression?
@@ -450,9 +448,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
                 requests = RPCAsyncSequence(BufferedRequests(messages: buffered, call: responseContext))
                 call.buffered = []
             } else {
-                let credit: @Sendable (Int) -> Void = { n in
-                    if loop.inEventLoop { bound.value.messageTaken(streamID: streamID, wireSize: n) } else {
-                        loop.execute { bound.value.messageTaken(streamID: streamID, wireSize: n) }
+                let credit: @Sendable () -> Void = {
+                    if loop.inEventLoop { bound.value.messageTaken(streamID: streamID) } else {
+                        loop.execute { bound.value.messageTaken(streamID: streamID) }
                     }
                 }
                 requests = RPCAsyncSequence(CreditingSequence(base: start.requests, call: responseContext, credit: credit))
@@ -486,21 +484,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             return
         }
         call.deframer.append(bytes)
-        if call.queued == 0 || call.buffered != nil {
-            session?.consume(streamID: streamID, count: bytes.count)
-        } else {
-            call.deferredCredit += bytes.count
-        }
+        // A single-request call takes its message before it starts: nothing to hold back.
+        let credit = call.buffered != nil ? bytes.count : call.credit.received(bytes.count)
+        if credit > 0 { session?.consume(streamID: streamID, count: credit) }
         do {
             while let m = try call.deframer.nextDecompressed(encoding: call.requestEncoding) {
-                let inbound = InboundMessage(bytes: m.bytes, compressed: m.compressed, wireSize: m.wireSize)
+                let inbound = InboundMessage(bytes: m.bytes, compressed: m.compressed)
                 if call.buffered != nil {
                     guard call.buffered?.isEmpty == true else {
                         throw RPCError(code: .internal, message: "Protocol error: more than one request message for a call that takes one")
                     }
                     call.buffered?.append(inbound)
                 } else {
-                    call.queued += 1
+                    call.credit.delivered(wireSize: m.wireSize)
                     call.sink.yield(inbound)
                 }
             }
@@ -547,18 +543,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         call.drainWaiters.removeAll()
     }
 
-    /// The handler took a message: give back as much window as it freed. What is buffered stays
-    /// within one window plus the message in progress, and the peer keeps sending while the
-    /// handler works through the queue (waiting until the queue is empty stalled a pipelining
-    /// publisher every few batches). With nothing left queued, everything received is credited, so
-    /// that a message larger than the window can complete.
-    fileprivate func messageTaken(streamID: Int32, wireSize: Int) {
+    /// The handler took a message: credit what `ReceiveCredit` frees.
+    fileprivate func messageTaken(streamID: Int32) {
         guard let call = calls[streamID] else { return }
-        call.queued = max(0, call.queued - 1)
-        let credit = call.queued == 0 ? call.deferredCredit : min(call.deferredCredit, wireSize)
+        let credit = call.credit.taken()
         if credit > 0 {
             session?.consume(streamID: streamID, count: credit)
-            call.deferredCredit -= credit
             scheduleFlush()
         }
     }
@@ -654,7 +644,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
 struct InboundMessage: Sendable {
     var bytes: [UInt8]
     var compressed: Bool
-    var wireSize: Int
 }
 
 /// Requests as the handler sees them; taking one gives its flow-control window back and records
@@ -662,16 +651,16 @@ struct InboundMessage: Sendable {
 struct CreditingSequence: AsyncSequence, Sendable {
     let base: AsyncThrowingStream<InboundMessage, any Error>
     let call: ResponseMetadata
-    let credit: @Sendable (Int) -> Void
+    let credit: @Sendable () -> Void
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<InboundMessage, any Error>.AsyncIterator
         let call: ResponseMetadata
-        let credit: @Sendable (Int) -> Void
+        let credit: @Sendable () -> Void
         mutating func next() async throws -> [UInt8]? {
             guard let m = try await base.next() else { return nil }
             call.requestCompressed = m.compressed
-            credit(m.wireSize)
+            credit()
             return m.bytes
         }
     }
