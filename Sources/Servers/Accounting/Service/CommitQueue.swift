@@ -29,18 +29,7 @@ final class CommitQueue<Element: Sendable>: Sendable {
                 return s.items.count >= capacity
             }
             if !full { break }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let resumeNow = state.withLock { s in
-                        guard s.items.count >= capacity, s.failure == nil, !Task.isCancelled else { return true }
-                        s.producer = c
-                        return false
-                    }
-                    if resumeNow { c.resume() }
-                }
-            } onCancel: {
-                state.withLock { s in s.producer.take() }?.resume()
-            }
+            await suspend(in: \.producer) { s in s.items.count < self.capacity || s.failure != nil }
             try Task.checkCancellation()
         }
         let consumer = state.withLock { s in
@@ -81,18 +70,26 @@ final class CommitQueue<Element: Sendable>: Sendable {
             producer?.resume()
             if !items.isEmpty { return items }
             if done || Task.isCancelled { return [] }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let resumeNow = state.withLock { s in
-                        guard s.items.isEmpty, !s.finished, !Task.isCancelled else { return true }
-                        s.consumer = c
-                        return false
-                    }
-                    if resumeNow { c.resume() }
+            await suspend(in: \.consumer) { s in !s.items.isEmpty || s.finished }
+        }
+    }
+
+    /// Waits in `slot` until the other side resumes it, unless `ready` already holds or the task
+    /// is cancelled (cancellation resumes the waiter too).
+    private func suspend(
+        in slot: WritableKeyPath<State, CheckedContinuation<Void, Never>?> & Sendable, unless ready: (State) -> Bool
+    ) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s in
+                    if ready(s) || Task.isCancelled { return true }
+                    s[keyPath: slot] = c
+                    return false
                 }
-            } onCancel: {
-                state.withLock { s in s.consumer.take() }?.resume()
+                if resumeNow { c.resume() }
             }
+        } onCancel: {
+            state.withLock { s in s[keyPath: slot].take() }?.resume()
         }
     }
 }
