@@ -49,12 +49,7 @@ public struct FQAN: Sendable, Hashable {
         // A combining mark after ";" would make it a different Character.
         if end + 1 < b.count, b[end + 1] >= 0x80 { return .notASCII }
         func string(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self) }
-        func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
-        if end == 0 { return .null }
-        if end == 4 {
-            let w = (lower(b[0]), lower(b[1]), lower(b[2]), lower(b[3]))
-            if w == (0x6E, 0x6F, 0x6E, 0x65) || w == (0x6E, 0x75, 0x6C, 0x6C) { return .null }  // none, null
-        }
+        if end == 0 || ASCII.isNullWord(b, 0..<end) { return .null }
         guard b[0] == UInt8(ascii: "/") else { return .parsed(FQAN(vo: string(0, end), group: "", role: "")) }
         // Components between "/"s; the VO is the first (even if empty), the group every non-empty
         // one before the first "Role=" (any case), which is the role.
@@ -67,9 +62,7 @@ public struct FQAN: Sendable, Hashable {
             while stop < end, b[stop] != UInt8(ascii: "/") { stop += 1 }
             if vo == nil { vo = string(start, stop) }
             if stop > start {
-                if stop - start >= 5, lower(b[start]) == 0x72, lower(b[start + 1]) == 0x6F, lower(b[start + 2]) == 0x6C,
-                    lower(b[start + 3]) == 0x65, b[start + 4] == UInt8(ascii: "=")
-                {
+                if stop - start >= 5, ASCII.equalsIgnoringCase(b, start..<start + 5, "role=") {
                     role = string(start, stop)
                     break
                 }

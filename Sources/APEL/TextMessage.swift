@@ -64,9 +64,6 @@ struct TextMessage {
         return Array(text.utf8).withUnsafeBufferPointer { lex(bytes: $0, knownHeader: knownHeader) }
     }
 
-    /// Whether an ASCII byte is in `CharacterSet.whitespaces` (space and tab; the rest of that set is not ASCII).
-    @inline(__always) static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
-
     @inline(__always) static func string(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)
     }
@@ -112,34 +109,30 @@ struct TextMessage {
             if lineEnd > lineStart, b[lineEnd - 1] == 0x0D { lineEnd -= 1 }
             defer { lineStart = nextStart }
 
-            // The line as the general path sees it, trimmed, key and value; or the ASCII fast path.
-            var trimmedStart = lineStart
-            var trimmedEnd = lineEnd
+            // An ASCII line is trimmed and split on bytes; any other line on Characters.
             let ascii = high < 0x80
+            var trimmed = lineStart..<lineStart
             var slowLine: Substring = ""
             var slowTrimmed = ""
             if ascii {
-                while trimmedStart < trimmedEnd, isBlank(b[trimmedStart]) { trimmedStart += 1 }
-                while trimmedEnd > trimmedStart, isBlank(b[trimmedEnd - 1]) { trimmedEnd -= 1 }
-                if trimmedStart == trimmedEnd || b[trimmedStart] == UInt8(ascii: "#") { continue }
+                trimmed = ASCII.trimmed(b, lineStart..<lineEnd)
+                if trimmed.isEmpty || b[trimmed.lowerBound] == UInt8(ascii: "#") { continue }
             } else {
                 slowLine = Substring(string(b, lineStart, lineEnd))
                 slowTrimmed = slowLine.trimmingCharacters(in: .whitespaces)
                 if slowTrimmed.isEmpty || slowTrimmed.hasPrefix("#") { continue }
             }
+            func lineText() -> String { ascii ? string(b, trimmed.lowerBound, trimmed.upperBound) : slowTrimmed }
             lastLine = lineNumber
             guard header != nil else {
-                let t = ascii ? string(b, trimmedStart, trimmedEnd) : slowTrimmed
+                let t = lineText()
                 guard knownHeader(t) else {
                     return .failure(LexError(line: lineNumber, record: nil, field: "", reason: "unknown message header: \(t.prefix(100))"))
                 }
                 header = (t, lineNumber)
                 continue
             }
-            let isEnd =
-                ascii
-                ? trimmedEnd - trimmedStart == 2 && b[trimmedStart] == UInt8(ascii: "%") && b[trimmedStart + 1] == UInt8(ascii: "%")
-                : slowTrimmed == "%%"
+            let isEnd = ascii ? ASCII.equalsIgnoringCase(b, trimmed, "%%") : slowTrimmed == "%%"
             if isEnd {
                 if let record = current {
                     expectedFields = max(expectedFields, record.fields.count)
@@ -156,43 +149,32 @@ struct TextMessage {
                 seenFilter = 0
                 sawNonASCIIKey = false
             }
-            let key: String
-            let value: String
+            var key = ""
+            var value = ""
+            var hasColon = false
             var filterBit: UInt64 = 0
-            if ascii {
-                var colon = lineStart
-                while colon < lineEnd, b[colon] != UInt8(ascii: ":") { colon += 1 }
-                guard colon < lineEnd else {
-                    return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key-value pair: \(string(b, trimmedStart, trimmedEnd).prefix(80))"))
-                }
-                var ks = lineStart
-                var ke = colon
-                while ks < ke, isBlank(b[ks]) { ks += 1 }
-                while ke > ks, isBlank(b[ke - 1]) { ke -= 1 }
-                var vs = colon + 1
-                var ve = lineEnd
-                while vs < ve, isBlank(b[vs]) { vs += 1 }
-                while ve > vs, isBlank(b[ve - 1]) { ve -= 1 }
-                guard ke > ks else {
-                    return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key: \(string(b, trimmedStart, trimmedEnd).prefix(80))"))
-                }
-                key = string(b, ks, ke)
-                value = string(b, vs, ve)
-                filterBit = keyFilterBit(UnsafeBufferPointer(rebasing: b[ks..<ke]))
-            } else {
-                guard let colon = slowLine.firstIndex(of: ":") else {
-                    return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key-value pair: \(slowTrimmed.prefix(80))"))
-                }
+            if ascii, let colon = b[lineStart..<lineEnd].firstIndex(of: UInt8(ascii: ":")) {
+                hasColon = true
+                let keyRange = ASCII.trimmed(b, lineStart..<colon)
+                let valueRange = ASCII.trimmed(b, colon + 1..<lineEnd)
+                key = string(b, keyRange.lowerBound, keyRange.upperBound)
+                value = string(b, valueRange.lowerBound, valueRange.upperBound)
+                if !keyRange.isEmpty { filterBit = keyFilterBit(UnsafeBufferPointer(rebasing: b[keyRange])) }
+            } else if !ascii, let colon = slowLine.firstIndex(of: ":") {
+                hasColon = true
                 key = slowLine[..<colon].trimmingCharacters(in: .whitespaces)
                 value = slowLine[slowLine.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-                guard !key.isEmpty else {
-                    return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key: \(slowTrimmed.prefix(80))"))
-                }
                 if key.utf8.contains(where: { $0 >= 0x80 }) {
                     sawNonASCIIKey = true
-                } else {
+                } else if !key.isEmpty {
                     filterBit = Array(key.utf8).withUnsafeBufferPointer(keyFilterBit)
                 }
+            }
+            guard hasColon else {
+                return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key-value pair: \(lineText().prefix(80))"))
+            }
+            guard !key.isEmpty else {
+                return .failure(LexError(line: lineNumber, record: current?.number, field: "", reason: "line without a key: \(lineText().prefix(80))"))
             }
             // Duplicate keys: String equality, as the keys of a dictionary. An ASCII key can only
             // equal a key of the same bytes, so the filter rules out most comparisons; once a

@@ -11,22 +11,10 @@ enum TextValue {
         let count = value.utf8.count
         if count == 0 { return true }
         if count > 16 { return false }
-        var ascii = true
-        var w: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-        var i = 0
-        for c in value.utf8 {
-            if c >= 0x80 { ascii = false; break }
-            let l = c >= 0x41 && c <= 0x5A ? c + 0x20 : c
-            switch i {
-            case 0: w.0 = l
-            case 1: w.1 = l
-            case 2: w.2 = l
-            case 3: w.3 = l
-            default: break
-            }
-            i += 1
+        let ascii = value.utf8.withContiguousStorageIfAvailable { b -> Bool? in
+            b.contains { $0 >= 0x80 } ? nil : ASCII.isNullWord(b, 0..<b.count)
         }
-        if ascii { return count == 4 && (w == (0x6E, 0x6F, 0x6E, 0x65) || w == (0x6E, 0x75, 0x6C, 0x6C)) }
+        if case let isNull?? = ascii { return isNull }
         switch value.lowercased() {
         case "", "none", "null": return true
         default: return false
@@ -39,7 +27,7 @@ enum TextValue {
         let utf8 = text.utf8
         guard let first = utf8.first, let last = utf8.last else { return text }
         // Space and tab are the ASCII members of the set; a non-ASCII end may be a member too.
-        func plain(_ c: UInt8) -> Bool { c < 0x80 && c != 0x20 && c != 0x09 }
+        func plain(_ c: UInt8) -> Bool { c < 0x80 && !ASCII.isBlank(c) }
         if plain(first) && plain(last) { return text }
         return text.trimmingCharacters(in: .whitespaces)
     }

@@ -17,47 +17,23 @@ public enum Normalisation {
     /// The canonical spelling of a known benchmark type ("si2k", "HEPSPEC", "HEPscore23"), or nil.
     public static func canonicalType(_ type: String) -> String? {
         switch type.utf8.withContiguousStorageIfAvailable(canonicalASCII) {
-        case .known(let known)?: return known.name
+        case .known(let name)?: return name
         case .unknown?: return nil
         case .notASCII?, nil: return canonicalGeneral(type)
         }
     }
 
-    private enum ASCIIResult { case known(Known), unknown, notASCII }
+    private enum ASCIIResult { case known(String), unknown, notASCII }
 
     /// What `canonicalGeneral` gives for an ASCII name, compared on bytes without building the
     /// trimmed, lowercased String.
     private static func canonicalASCII(_ b: UnsafeBufferPointer<UInt8>) -> ASCIIResult {
-        var start = 0
-        var end = b.count
         if b.contains(where: { $0 >= 0x80 }) { return .notASCII }
-        // CharacterSet.whitespaces within ASCII: space and tab.
-        while start < end, b[start] == 0x20 || b[start] == 0x09 { start += 1 }
-        while end > start, b[end - 1] == 0x20 || b[end - 1] == 0x09 { end -= 1 }
-        func matches(_ lower: StaticString) -> Bool {
-            guard end - start == lower.utf8CodeUnitCount else { return false }
-            let p = lower.utf8Start
-            for i in 0..<(end - start) {
-                let c = b[start + i]
-                if (c >= 0x41 && c <= 0x5A ? c + 0x20 : c) != p[i] { return false }
-            }
-            return true
-        }
-        if matches("si2k") { return .known(.si2k) }
-        if matches("hepspec") { return .known(.hepspec) }
-        if matches("hepscore23") { return .known(.hepscore23) }
+        let name = ASCII.trimmed(b, 0..<b.count)
+        if ASCII.equalsIgnoringCase(b, name, "si2k") { return .known("si2k") }
+        if ASCII.equalsIgnoringCase(b, name, "hepspec") { return .known("HEPSPEC") }
+        if ASCII.equalsIgnoringCase(b, name, "hepscore23") { return .known("HEPscore23") }
         return .unknown
-    }
-
-    private enum Known {
-        case si2k, hepspec, hepscore23
-        var name: String {
-            switch self {
-            case .si2k: return "si2k"
-            case .hepspec: return "HEPSPEC"
-            case .hepscore23: return "HEPscore23"
-            }
-        }
     }
 
     /// The canonical type on Characters (names that are not ASCII).
