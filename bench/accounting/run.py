@@ -18,6 +18,7 @@ import datetime
 import importlib
 import os
 import random
+import resource
 import socket
 import sqlite3
 import statistics
@@ -134,6 +135,7 @@ def run_weft(args, pb, batches, per_site):
         sent_at, acked_at = {}, {}
         total = 0
         cpu_start = cpu_seconds(proc.pid)
+        client_start = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         for site, site_batches in per_site.items():
             window = threading.Semaphore(args.in_flight)
@@ -159,6 +161,8 @@ def run_weft(args, pb, batches, per_site):
                         break
         elapsed = time.perf_counter() - start
         cpu = cpu_seconds(proc.pid) - cpu_start
+        client_end = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = (client_end.ru_utime - client_start.ru_utime) + (client_end.ru_stime - client_start.ru_stime)
         lat = sorted((acked_at[k] - sent_at[k]) * 1000 for k in acked_at)
         q = accounting_pb2.QuerySummariesRequest(kind=accounting_pb2.SUMMARY_KIND_JOB, group_by=[accounting_pb2.GROUP_BY_KEY_SITE, accounting_pb2.GROUP_BY_KEY_MONTH, accounting_pb2.GROUP_BY_KEY_VO], page_size=1000)
         query_ms = []
@@ -169,7 +173,7 @@ def run_weft(args, pb, batches, per_site):
         jobs_total = sum(r.job.number_of_jobs for r in rows)
         channel.close()
         return dict(records=total, seconds=elapsed, rate=total / elapsed, p50=statistics.median(lat), p99=lat[int(len(lat) * 0.99) - 1] if lat else 0,
-                    query_ms=statistics.median(query_ms), cpu_us=cpu / total * 1e6, rss=peak_rss_mib(proc.pid), jobs_in_summaries=jobs_total)
+                    query_ms=statistics.median(query_ms), cpu_us=cpu / total * 1e6, client_cpu_us=client_cpu / total * 1e6, rss=peak_rss_mib(proc.pid), jobs_in_summaries=jobs_total)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -230,8 +234,8 @@ def main():
     weft = run_weft(args, pb, None, per_site_batches)
     assert weft["records"] == args.records, weft
     assert weft["jobs_in_summaries"] == args.records, weft
-    print(f"{'':34} {'records/s':>10} {'seconds':>8} {'ack p50 ms':>10} {'ack p99 ms':>10} {'summary query ms':>17} {'peak RSS MiB':>12} {'server CPU µs/rec':>17}")
-    print(f"{'weft up (stream, batches of 1000)':34} {weft['rate']:>10.0f} {weft['seconds']:>8.2f} {weft['p50']:>10.1f} {weft['p99']:>10.1f} {weft['query_ms']:>17.1f} {weft['rss']:>12.0f} {weft['cpu_us']:>17.2f}")
+    print(f"{'':34} {'records/s':>10} {'seconds':>8} {'ack p50 ms':>10} {'ack p99 ms':>10} {'summary query ms':>17} {'peak RSS MiB':>12} {'server CPU µs/rec':>17} {'client CPU µs/rec':>17}")
+    print(f"{'weft up (stream, batches of 1000)':34} {weft['rate']:>10.0f} {weft['seconds']:>8.2f} {weft['p50']:>10.1f} {weft['p99']:>10.1f} {weft['query_ms']:>17.1f} {weft['rss']:>12.0f} {weft['cpu_us']:>17.2f} {weft['client_cpu_us']:>17.2f}")
     if not args.no_baseline:
         base = run_baseline(rows)
         print(f"{'SQLite row-by-row INSERT…ON CONFLICT':34} {base['rate']:>10.0f} {base['seconds']:>8.2f} {'':>10} {'':>10} {base['summarise_ms']:>17.1f} {'':>12}")
