@@ -31,13 +31,14 @@ public enum RecordRules {
     public static func validate(_ record: inout Weft_Accounting_V1_UsageRecord, now: Date) -> [RecordProblem] {
         let nowSeconds = Int64(exactly: now.timeIntervalSince1970.rounded(.down)) ?? Int64.max / 2
         var problems = Problems()
-        switch record.record {
+        // Taken out of the oneof and put back: each record is checked and completed in place,
+        // where binding it from the oneof and assigning it back would copy it twice.
+        switch record.record.take() {
         case nil:
             problems.add("", "record is empty")
-        case .job(let job):
-            // Written back only when a derived value changed: copying a job record in and out of
-            // the oneof costs more than the checks themselves.
-            if let changed = JobRules.check(job, now: nowSeconds, into: &problems) { record.record = .job(changed) }
+        case .job(var job):
+            JobRules.check(&job, now: nowSeconds, into: &problems)
+            record.record = .job(job)
         case .summary(var summary):
             SummaryRules.check(&summary, now: nowSeconds, into: &problems)
             record.record = .summary(summary)
@@ -48,6 +49,7 @@ public enum RecordRules {
             problems.mandatory("Site", sync.site)
             problems.monthYear(month: sync.month, year: sync.year)
             problems.nonNegative("NumberOfJobs", sync.numberOfJobs)
+            record.record = .sync(sync)
         case .cloud(var cloud):
             CloudRules.check(&cloud, into: &problems)
             record.record = .cloud(cloud)
@@ -56,6 +58,7 @@ public enum RecordRules {
             record.record = .cloudSummary(summary)
         case .storage(let storage):
             StorageRules.check(storage, into: &problems)
+            record.record = .storage(storage)
         case .accelerator(var accelerator):
             AcceleratorRules.check(&accelerator, into: &problems)
             record.record = .accelerator(accelerator)
@@ -88,15 +91,7 @@ public enum RecordRules {
         case nil:
             return "none"
         case .job(let r):
-            var k = KeyBuilder("job", capacity: r.site.utf8.count + r.localJobId.utf8.count + 32)
-            k.add(r.site)
-            k.add(r.localJobId)
-            if r.hasEndTime {
-                k.add(r.endTime.seconds, r.endTime.nanos)
-            } else {
-                k.add("")
-            }
-            return k.text
+            return key(ofJob: r)
         case .summary(let r):
             return join(
                 "summary", r.site, String(r.month), String(r.year), r.globalUserName, r.vo, r.voRole, r.voGroup,
@@ -124,6 +119,19 @@ public enum RecordRules {
                 "accelerator", r.siteName, String(r.measurementMonth), String(r.measurementYear),
                 r.associatedRecordType, r.associatedRecord, r.globalUserName, r.fqan, r.acceleratorType, r.model)
         }
+    }
+
+    /// The key of a job record (``key(of:)`` of a record holding `r`): site, local job id, end time.
+    public static func key(ofJob r: Weft_Accounting_V1_JobRecord) -> String {
+        var k = KeyBuilder("job", capacity: r.site.utf8.count + r.localJobId.utf8.count + 32)
+        k.add(r.site)
+        k.add(r.localJobId)
+        if r.hasEndTime {
+            k.add(r.endTime.seconds, r.endTime.nanos)
+        } else {
+            k.add("")
+        }
+        return k.text
     }
 
     private static func levels(_ levels: [String: Double]) -> String {
@@ -261,9 +269,8 @@ struct Problems {
 
 /// Rules of individual job records (`job.py`).
 enum JobRules {
-    /// Checks `job`; returns the job with its derived values filled in when any of them changed
-    /// (benchmark names, VO/VOGroup/VORole from FQAN), nil when it is complete as it is.
-    static func check(_ job: Weft_Accounting_V1_JobRecord, now: Int64, into p: inout Problems) -> Weft_Accounting_V1_JobRecord? {
+    /// Checks `job` and fills in its derived values (benchmark names, VO/VOGroup/VORole from FQAN).
+    static func check(_ job: inout Weft_Accounting_V1_JobRecord, now: Int64, into p: inout Problems) {
         p.mandatory("Site", job.site)
         p.mandatory("LocalJobId", job.localJobId)
         p.mandatory("WallDuration", present: job.hasWallDuration)
@@ -282,22 +289,13 @@ enum JobRules {
         if job.hasEndTime, job.endTime.seconds > now &+ RecordRules.futureSlack {
             p.add("EndTime", "EndTime is more than 2 days in the future")
         }
-        var levels = job.serviceLevels
-        let levelsChanged = p.benchmarks("ServiceLevelType", &levels) { $0.isFinite && $0 >= 0 }
+        p.benchmarks("ServiceLevelType", &job.serviceLevels) { $0.isFinite && $0 >= 0 }
         // The FQAN is only split when one of the values it gives is missing.
-        let fqan = job.vo.isEmpty || job.voGroup.isEmpty || job.voRole.isEmpty ? FQAN(job.fqan) : nil
-        var changed: Weft_Accounting_V1_JobRecord? = nil
-        if levelsChanged || fqan != nil {
-            var j = job
-            if levelsChanged { j.serviceLevels = levels }
-            if let fqan {
-                if j.vo.isEmpty { j.vo = fqan.vo }
-                if j.voGroup.isEmpty { j.voGroup = fqan.group }
-                if j.voRole.isEmpty { j.voRole = fqan.role }
-            }
-            changed = j
+        if job.vo.isEmpty || job.voGroup.isEmpty || job.voRole.isEmpty, let fqan = FQAN(job.fqan) {
+            if job.vo.isEmpty { job.vo = fqan.vo }
+            if job.voGroup.isEmpty { job.voGroup = fqan.group }
+            if job.voRole.isEmpty { job.voRole = fqan.role }
         }
-        return changed
     }
 }
 

@@ -92,6 +92,36 @@ import WeftRPC
         #expect(a.accelerator.activeDeviceSecondsByModel == ["A100": 200, "H100": 200])
     }
 
+    /// Batches committed together share one transaction: a record that an earlier batch of the
+    /// same transaction (or an earlier commit) stored is not summed again, and the sums, end
+    /// times and normalised durations of its group are recomputed from the records that are new.
+    @Test func groupCommitSumsEachRecordOnce() async throws {
+        let stack = try Stack()
+        func prepared(_ records: [Weft_Accounting_V1_UsageRecord]) throws -> [PreparedRecord] {
+            try records.map { var r = $0; #expect(RecordRules.validate(&r, now: Date()).isEmpty); return try #require(PreparedRecord(validated: r)) }
+        }
+        let early = Records.sep15 - 86400, late = Records.sep15 + 3600
+        let first = try prepared([Records.job("a", wall: 100, end: early), Records.job("b", wall: 200)])
+        _ = try await stack.store.commit(BatchCommit(publisherID: "p", site: "SITE-A", sequence: 1, records: first))
+        // Batch 2 resends "a" (the group's earliest end) beside a new job; batch 3 resends "c" of
+        // batch 2 in the same transaction, beside a job of another group; batch 4 is a resent batch.
+        let outcomes = try await stack.store.commit([
+            BatchCommit(publisherID: "p", site: "SITE-A", sequence: 2, records: try prepared([Records.job("a", wall: 100, end: early), Records.job("c", wall: 300, end: late)])),
+            BatchCommit(publisherID: "p", site: "SITE-A", sequence: 3, records: try prepared([Records.job("c", wall: 300, end: late), Records.job("d", fqan: "/cms", wall: 400)])),
+            BatchCommit(publisherID: "p", site: "SITE-A", sequence: 3, records: try prepared([Records.job("e", wall: 999)])),
+        ])
+        #expect(outcomes.map(\.duplicate) == [false, false, true])
+        #expect(outcomes.map(\.changedCount) == [1, 1, 0])
+        #expect(try await stack.store.recordCount() == 4)
+        let rows = try await stack.query(groupBy: [.vo]).rows
+        let atlas = try #require(rows.first { $0.key.vo == "atlas" }).job
+        #expect(atlas.numberOfJobs == 3 && atlas.wallDuration.seconds == 600)
+        #expect(atlas.earliestEndTime.seconds == early && atlas.latestEndTime.seconds == late)
+        #expect(atlas.normalisedWallDurations == ["HEPSPEC": 6000])
+        let cms = try #require(rows.first { $0.key.vo == "cms" }).job
+        #expect(cms.numberOfJobs == 1 && cms.wallDuration.seconds == 400)
+    }
+
     /// CPU time of the process so far (both cores), so figures hold on a busy machine.
     static func cpuSeconds() -> Double {
         var t = timespec()

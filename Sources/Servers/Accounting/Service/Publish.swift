@@ -27,7 +27,9 @@ extension AccountingService {
         /// that the committer still commits and acknowledges what was received before it.
         enum Ended: Sendable { case received, receiveFailed(any Error), committed }
         try await withThrowingTaskGroup(of: Ended.self) { group in
-            group.addTask {
+            // Decoding and checking records is most of a session's CPU: on the global executor,
+            // not the connection's event loop, it runs beside the commits and the socket I/O.
+            group.addTask(executorPreference: globalConcurrentExecutor) {
                 do {
                     var messages = requests.makeAsyncIterator()
                     let (start, committed) = try await self.openSession(&messages, responses: responses, context: context)
@@ -109,8 +111,9 @@ extension AccountingService {
     ) async throws {
         var previous: UInt64?
         var benchmarks = BenchmarkMemo()
-        while let message = try await messages.next() {
-            guard case .batch(let batch)? = message.message else {
+        while var message = try await messages.next() {
+            // Taken out of the message, so the batch's records are validated in place, not copied.
+            guard case .batch(var batch)? = message.message.take() else {
                 throw RPCError(code: .invalidArgument, message: "start may be sent only once, as the first message")
             }
             if let previous, batch.sequence <= previous {
@@ -122,7 +125,7 @@ extension AccountingService {
                     code: .resourceExhausted,
                     message: "Batch \(batch.sequence) has \(batch.records.count) records; a batch may have at most \(Self.maxBatchSize)")
             }
-            try await queue.push(prepare(batch, start: start, knownDuplicate: batch.sequence <= committed, benchmarks: &benchmarks))
+            try await queue.push(prepare(&batch, start: start, knownDuplicate: batch.sequence <= committed, benchmarks: &benchmarks))
         }
     }
 
@@ -150,37 +153,39 @@ extension AccountingService {
     }
 
     /// Validates every record of `batch` (APEL's rules, and the session's site) and prepares the
-    /// valid ones for the store.
-    func prepare(_ batch: Weft_Accounting_V1_RecordBatch, start: Weft_Accounting_V1_PublishStart, knownDuplicate: Bool,
+    /// valid ones for the store. The records are validated in place (APEL's derived values are
+    /// filled in), so `batch` is changed.
+    func prepare(_ batch: inout Weft_Accounting_V1_RecordBatch, start: Weft_Accounting_V1_PublishStart, knownDuplicate: Bool,
                  benchmarks: inout BenchmarkMemo) -> PreparedBatch {
-        var prepared = PreparedBatch(
-            commit: BatchCommit(publisherID: start.publisherId, site: start.site, sequence: batch.sequence, records: []),
-            rejections: [], knownDuplicate: knownDuplicate)
-        guard !knownDuplicate else { return prepared }
-        let now = Date()
-        prepared.commit.records.reserveCapacity(batch.records.count)
-        for (index, original) in batch.records.enumerated() {
-            var record = original
-            let problems = RecordRules.validate(&record, now: now)
-            if let problem = problems.first {
-                let reason = problems.count == 1 ? problem.reason : problems.map(\.description).joined(separator: "; ")
-                prepared.rejections.append(Self.rejection(index, field: problem.field, reason: reason))
-                continue
+        var records: [PreparedRecord] = []
+        var rejections: [Weft_Accounting_V1_RecordRejection] = []
+        if !knownDuplicate {
+            let now = Date()
+            records.reserveCapacity(batch.records.count)
+            for index in batch.records.indices {
+                let problems = RecordRules.validate(&batch.records[index], now: now)
+                if let problem = problems.first {
+                    let reason = problems.count == 1 ? problem.reason : problems.map(\.description).joined(separator: "; ")
+                    rejections.append(Self.rejection(index, field: problem.field, reason: reason))
+                    continue
+                }
+                let record = batch.records[index]
+                let site = RecordRules.site(of: record)
+                guard site == start.site else {
+                    rejections.append(Self.rejection(
+                        index, field: "Site", reason: "The record is of site \"\(site)\" but this session publishes records of site \"\(start.site)\""))
+                    continue
+                }
+                guard let p = PreparedRecord(validated: record, benchmarks: &benchmarks) else {
+                    rejections.append(Self.rejection(index, field: "", reason: "The record is empty (no record kind is set)"))
+                    continue
+                }
+                records.append(p)
             }
-            let site = RecordRules.site(of: record)
-            guard site == start.site else {
-                prepared.rejections.append(Self.rejection(
-                    index, field: "Site", reason: "The record is of site \"\(site)\" but this session publishes records of site \"\(start.site)\""))
-                continue
-            }
-            guard let p = PreparedRecord(validated: record, benchmarks: &benchmarks) else {
-                prepared.rejections.append(Self.rejection(index, field: "", reason: "The record is empty (no record kind is set)"))
-                continue
-            }
-            prepared.commit.records.append(p)
         }
-        prepared.commit.rejectedCount = prepared.rejections.count
-        return prepared
+        let commit = BatchCommit(
+            publisherID: start.publisherId, site: start.site, sequence: batch.sequence, records: records, rejectedCount: rejections.count)
+        return PreparedBatch(commit: commit, rejections: rejections, knownDuplicate: knownDuplicate)
     }
 
     static func rejection(_ index: Int, field: String, reason: String) -> Weft_Accounting_V1_RecordRejection {

@@ -23,7 +23,7 @@ public final class AccountingStore: Sendable {
     /// Row ids of job summary rows summed from job records (they are never deleted), so that a
     /// batch updates a known row by id instead of searching the 14-column unique index.
     /// Filled only after a commit succeeds, so a rolled-back insert never leaves an id behind.
-    let jobRowIDs = Mutex<[JobGroup: Int64]>([:])
+    let jobRowIDs = Mutex<[HashedJobGroup: Int64]>([:])
     /// Ids remembered at most; the cache starts over beyond.
     static let jobRowIDCapacity = 200_000
     /// The file the store lives in.

@@ -22,6 +22,15 @@ public struct PreparedRecord: Sendable {
     /// Prepares `record`, which ``RecordRules/validate(_:now:)`` has accepted; nil when no
     /// record is set. `benchmarks` carries benchmark normalisations from record to record.
     public init?(validated record: Weft_Accounting_V1_UsageRecord, benchmarks: inout BenchmarkMemo) {
+        if case .job(let job)? = record.record {
+            // Nearly every record: the job is bound once instead of once per derived value.
+            kind = .job
+            key = RecordRules.key(ofJob: job)
+            site = job.site
+            data = record.serializedData()
+            (month, contribution) = Self.contribution(of: job, benchmarks: &benchmarks)
+            return
+        }
         guard let kind = RecordKind(record) else { return nil }
         self.kind = kind
         key = RecordRules.key(of: record)
@@ -39,30 +48,7 @@ public struct PreparedRecord: Sendable {
     static func contribution(of record: Weft_Accounting_V1_UsageRecord, benchmarks: inout BenchmarkMemo) -> (YearMonth, Contribution) {
         switch record.record {
         case .job(let j)?:
-            let month = YearMonth(unixSeconds: j.endTime.seconds)
-            var c = GroupColumns()
-            c.site = j.site
-            c.year = month.year
-            c.month = month.month
-            c.vo = j.vo
-            c.voGroup = j.voGroup
-            c.voRole = j.voRole
-            c.user = j.globalUserName
-            c.submitHost = j.submitHost
-            c.infrastructure = j.infrastructureType.isEmpty ? j.infrastructureDescription : j.infrastructureType
-            let benchmark = benchmarks.lookup(j.serviceLevels)
-            let preferred = benchmark.preferred
-            c.benchmarkType = preferred.type
-            let group = JobGroup(columns: c, nodeCount: j.nodeCount, processors: j.processors, benchmarkValue: preferred.value)
-            let wall = max(0, j.wallDuration.seconds)
-            let cpu = max(0, j.cpuDuration.seconds)
-            var amounts = JobAmounts(
-                jobs: 1, wall: wall, cpu: cpu, coreSeconds: Int64(max(1, j.processors)) * wall,
-                earliestEnd: j.endTime.seconds, latestEnd: j.endTime.seconds)
-            for (type, factor) in benchmark.factors {
-                amounts.normalised.append(.init(type: type, wall: Double(wall) * factor, cpu: Double(cpu) * factor))
-            }
-            return (month, .job(group, amounts))
+            return contribution(of: j, benchmarks: &benchmarks)
 
         case .summary(let s)?:
             let month = YearMonth(year: Int(s.year), month: Int(s.month))
@@ -155,6 +141,34 @@ public struct PreparedRecord: Sendable {
         }
     }
 
+    /// What job `j` adds to the summaries, and the month it counts in.
+    static func contribution(of j: Weft_Accounting_V1_JobRecord, benchmarks: inout BenchmarkMemo) -> (YearMonth, Contribution) {
+        let month = YearMonth(unixSeconds: j.endTime.seconds)
+        var c = GroupColumns()
+        c.site = j.site
+        c.year = month.year
+        c.month = month.month
+        c.vo = j.vo
+        c.voGroup = j.voGroup
+        c.voRole = j.voRole
+        c.user = j.globalUserName
+        c.submitHost = j.submitHost
+        c.infrastructure = j.infrastructureType.isEmpty ? j.infrastructureDescription : j.infrastructureType
+        let benchmark = benchmarks.lookup(j.serviceLevels)
+        let preferred = benchmark.preferred
+        c.benchmarkType = preferred.type
+        let group = JobGroup(columns: c, nodeCount: j.nodeCount, processors: j.processors, benchmarkValue: preferred.value)
+        let wall = max(0, j.wallDuration.seconds)
+        let cpu = max(0, j.cpuDuration.seconds)
+        var amounts = JobAmounts(
+            jobs: 1, wall: wall, cpu: cpu, coreSeconds: Int64(max(1, j.processors)) * wall,
+            earliestEnd: j.endTime.seconds, latestEnd: j.endTime.seconds)
+        for (type, factor) in benchmark.factors {
+            amounts.normalised.append(.init(type: type, wall: Double(wall) * factor, cpu: Double(cpu) * factor))
+        }
+        return (month, .job(group, amounts))
+    }
+
     private static func seconds(_ d: Google_Protobuf_Duration) -> Double { Double(d.seconds) + Double(d.nanos) / 1e9 }
 
     private static func columns(site: String, month: YearMonth, vo: String, voGroup: String, voRole: String, user: String,
@@ -221,6 +235,74 @@ struct JobGroup: Hashable, Sendable {
     var nodeCount: Int32
     var processors: Int32
     var benchmarkValue: Double
+}
+
+/// A job group with its hash computed once, when its batch is prepared: the writer merges the
+/// groups of queued batches and looks up their row ids by this hash instead of hashing ten
+/// strings again on the thread that holds the write lock.
+struct HashedJobGroup: Hashable, Sendable {
+    let group: JobGroup
+    let hash: Int
+
+    init(_ group: JobGroup) {
+        self.group = group
+        hash = group.hashValue
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+    static func == (a: Self, b: Self) -> Bool { a.hash == b.hash && a.group == b.group }
+}
+
+/// The job records of one batch summed per summary row, built with the batch (off the writer),
+/// so that the writer only inserts records and then writes each touched row once.
+struct JobGroupPlan: Sendable {
+    /// The batch's groups, in order of first appearance.
+    private(set) var groups: [HashedJobGroup] = []
+    /// Each group's sums over all of the batch's job records.
+    private(set) var amounts: [JobAmounts] = []
+    /// For every record of the batch, the index of its group in `groups`, or -1 (not a job record).
+    private(set) var groupOfRecord: [Int32] = []
+
+    init(_ records: [PreparedRecord]) {
+        var index: [HashedJobGroup: Int32] = [:]
+        groupOfRecord.reserveCapacity(records.count)
+        for i in records.indices {
+            guard case .job(let group, let a) = records[i].contribution else {
+                groupOfRecord.append(-1)
+                continue
+            }
+            let key = HashedJobGroup(group)
+            if let g = index[key] {
+                amounts[Int(g)].add(a)
+                groupOfRecord.append(g)
+            } else {
+                let g = Int32(groups.count)
+                index[key] = g
+                groups.append(key)
+                amounts.append(a)
+                groupOfRecord.append(g)
+            }
+        }
+    }
+
+    /// The groups' sums without the records at `skipped` (job records the store already had);
+    /// nil for a group left without records. Summed again from the records, since earliest and
+    /// latest end times cannot be subtracted.
+    func amounts(skipping skipped: [Int], of records: [PreparedRecord]) -> [JobAmounts?] {
+        var result: [JobAmounts?] = amounts
+        if skipped.isEmpty { return result }
+        let skip = Set(skipped)
+        var dirty = Set<Int32>()
+        for i in skipped { dirty.insert(groupOfRecord[i]) }
+        for g in dirty { result[Int(g)] = nil }
+        for i in records.indices where !skip.contains(i) {
+            let g = groupOfRecord[i]
+            guard g >= 0, dirty.contains(g), case .job(_, let a) = records[i].contribution else { continue }
+            if result[Int(g)] == nil { result[Int(g)] = a } else { result[Int(g)]?.add(a) }
+        }
+        return result
+    }
 }
 
 /// Normalised durations for one benchmark type.

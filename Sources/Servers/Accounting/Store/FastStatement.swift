@@ -55,7 +55,38 @@ struct FastStatement {
     }
 
     /// Binds `r` to (kind, key, site, year, month, data) and steps once; true if a row changed.
-    func run(_ r: PreparedRecord) throws -> Bool {
-        try run(.int(Int64(r.kind.rawValue)), .text(r.key), .text(r.site), .int(Int64(r.month.year)), .int(Int64(r.month.month)), .blob(r.data))
+    /// The text and blob are bound in place (`SQLITE_STATIC`): SQLite reads them during the step,
+    /// while the closures keep them alive, instead of copying each into its own allocation.
+    func insert(_ r: PreparedRecord) throws -> Bool {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        sqlite3_bind_int64(s, 1, Int64(r.kind.rawValue))
+        sqlite3_bind_int64(s, 4, Int64(r.month.year))
+        sqlite3_bind_int64(s, 5, Int64(r.month.month))
+        let rc = Self.withUTF8(r.key) { key in
+            Self.withUTF8(r.site) { site in
+                r.data.withUnsafeBytes { data in
+                    sqlite3_bind_text(s, 2, key.baseAddress, Int32(key.count), nil)
+                    sqlite3_bind_text(s, 3, site.baseAddress, Int32(site.count), nil)
+                    sqlite3_bind_blob(s, 6, data.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(data.count), nil)
+                    let rc = sqlite3_step(s)
+                    // Unbind before the buffers go away.
+                    sqlite3_reset(s)
+                    sqlite3_clear_bindings(s)
+                    return rc
+                }
+            }
+        }
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errstr(rc)), sql: statement.sql)
+        }
+        return sqlite3_changes(db.sqliteConnection) > 0
+    }
+
+    /// Calls `body` with the UTF-8 bytes of `text`, without copying them when the string is
+    /// stored contiguously (native Swift strings are).
+    private static func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let r = text.utf8.withContiguousStorageIfAvailable(body) { return r }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
     }
 }

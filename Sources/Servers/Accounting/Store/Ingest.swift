@@ -11,24 +11,29 @@ public struct BatchCommit: Sendable {
     /// The batch's sequence number.
     public var sequence: UInt64
     /// The valid records, in batch order.
-    public var records: [PreparedRecord]
+    public let records: [PreparedRecord]
     /// How many records of the batch were rejected (for the publisher's counters).
     public var rejectedCount: Int
+    /// The job records summed per summary row (computed here, before the commit).
+    let jobGroups: JobGroupPlan
 
-    /// Creates a batch.
+    /// Creates a batch; sums its job records per summary row, so that this work is done by the
+    /// caller's thread rather than by the store's writer.
     public init(publisherID: String, site: String, sequence: UInt64, records: [PreparedRecord], rejectedCount: Int = 0) {
         self.publisherID = publisherID
         self.site = site
         self.sequence = sequence
         self.records = records
         self.rejectedCount = rejectedCount
+        jobGroups = JobGroupPlan(records)
     }
 }
 
 /// Summary groups a commit changed, per kind: what watches recompute.
 public struct SummaryChanges: Sendable {
-    /// The changed groups (full group columns) by summary kind.
-    public var groups: [Weft_Accounting_V1_SummaryKind: Set<GroupColumns>] = [:]
+    /// The changed groups (full group columns) by summary kind. A group may be listed more than
+    /// once; readers deduplicate what they need (most commits have no watcher to read them).
+    public var groups: [Weft_Accounting_V1_SummaryKind: [GroupColumns]] = [:]
 
     /// Creates an empty set of changes.
     public init() {}
@@ -37,7 +42,7 @@ public struct SummaryChanges: Sendable {
     public var isEmpty: Bool { groups.values.allSatisfy(\.isEmpty) }
 
     mutating func insert(_ kind: Weft_Accounting_V1_SummaryKind, _ columns: GroupColumns) {
-        groups[kind, default: []].insert(columns)
+        groups[kind, default: []].append(columns)
     }
 }
 
@@ -70,21 +75,17 @@ extension AccountingStore {
 
     /// Commits several batches, in order, in one transaction (group commit: one WAL sync for all
     /// of them); the outcomes are in the batches' order. Each batch is treated as `commit(_:)`
-    /// treats it, so a later batch of the same publisher sees the earlier one's sequence.
+    /// treats it, so a later batch of the same publisher sees the earlier one's sequence. Job
+    /// summary rows that several of the batches touch are written once.
     public func commit(_ batches: [BatchCommit]) async throws -> [CommitOutcome] {
         guard !batches.isEmpty else { return [] }
         let (outcomes, learned) = try await pool.write { db in
-            let now = Self.nowNanos()
+            var w = try IngestWriter(db: db, now: Self.nowNanos()) { group in self.jobRowIDs.withLock { $0[group] } }
             var outcomes: [CommitOutcome] = []
-            var learned: [JobGroup: Int64] = [:]
-            for batch in batches {
-                let (outcome, ids) = try Self.commit(batch, now: now, db: db) { group in
-                    learned[group] ?? self.jobRowIDs.withLock { $0[group] }
-                }
-                outcomes.append(outcome)
-                learned.merge(ids) { _, new in new }
-            }
-            return (outcomes, learned)
+            outcomes.reserveCapacity(batches.count)
+            for batch in batches { outcomes.append(try w.commit(batch)) }
+            try w.flushJobs()
+            return (outcomes, w.learnedIDs)
         }
         if !learned.isEmpty {
             jobRowIDs.withLock { cache in
@@ -99,45 +100,22 @@ extension AccountingStore {
         let t = Date().timeIntervalSince1970
         return Int64(t * 1e9)
     }
-
-    /// Commits in `db`'s open transaction; `knownID` looks up cached job summary row ids.
-    /// Returns the outcome and the ids of job summary rows the commit created.
-    static func commit(_ batch: BatchCommit, now: Int64, db: Database, knownID: @escaping (JobGroup) -> Int64?) throws
-        -> (CommitOutcome, [JobGroup: Int64])
-    {
-        let last = try Int64.fetchOne(db, sql: "SELECT last_sequence FROM publishers WHERE id = ?", arguments: [batch.publisherID])
-            .map { UInt64(bitPattern: $0) } ?? 0
-        if batch.sequence <= last {
-            return (CommitOutcome(duplicate: true, lastCommittedSequence: last, acceptedCount: 0, changedCount: 0, commitTime: now, changes: .init()), [:])
-        }
-        var w = try IngestWriter(db: db, now: now, knownID: knownID)
-        for record in batch.records { try w.add(record) }
-        try w.flush()
-        try db.execute(
-            sql: """
-                INSERT INTO publishers (id, site, last_sequence, last_publish_time, accepted, rejected) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET last_sequence = excluded.last_sequence, last_publish_time = excluded.last_publish_time,
-                    accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected
-                """,
-            arguments: [batch.publisherID, batch.site, Int64(bitPattern: batch.sequence), now, batch.records.count, batch.rejectedCount])
-        let outcome = CommitOutcome(
-            duplicate: false, lastCommittedSequence: batch.sequence, acceptedCount: batch.records.count, changedCount: w.changed,
-            commitTime: now, changes: w.changes)
-        return (outcome, w.learnedIDs)
-    }
 }
 
-/// Writes the records of one transaction and gathers their summary deltas, so that each touched
-/// summary row is written once per batch however many records it sums.
+/// Writes the batches of one transaction. Job records are only inserted here; their summary
+/// sums come precomputed with each batch (``JobGroupPlan``), are merged across the transaction's
+/// batches, and each touched job summary row is written once, at the end (``flushJobs()``).
 struct IngestWriter {
     let db: Database
     let now: Int64
-    let knownID: (JobGroup) -> Int64?
+    let knownID: (HashedJobGroup) -> Int64?
     /// Ids of job summary rows (source '') this transaction created.
-    var learnedIDs: [JobGroup: Int64] = [:]
+    var learnedIDs: [HashedJobGroup: Int64] = [:]
     let insertNew: Statement
     let upsertRecord: Statement
-    var jobs: [JobGroup: JobAmounts] = [:]
+    /// Job sums of the whole transaction, per group.
+    var jobs: [HashedJobGroup: JobAmounts] = [:]
+    /// Per batch: imported summaries, accelerator sums, what changed.
     var imports: [String: (JobGroup, JobAmounts)] = [:]
     var accelerators: [AcceleratorGroup: AcceleratorAmounts] = [:]
     var changes = SummaryChanges()
@@ -148,7 +126,7 @@ struct IngestWriter {
         var model: String
     }
 
-    init(db: Database, now: Int64, knownID: @escaping (JobGroup) -> Int64?) throws {
+    init(db: Database, now: Int64, knownID: @escaping (HashedJobGroup) -> Int64?) throws {
         self.db = db
         self.now = now
         self.knownID = knownID
@@ -159,21 +137,58 @@ struct IngestWriter {
             """)
     }
 
-    /// Inserts a record that is never replaced; true if it was new.
-    private func insertOnce(_ r: PreparedRecord) throws -> Bool {
-        try FastStatement(statement: insertNew, db: db).run(r)
-    }
-
-    private func replace(_ r: PreparedRecord) throws {
-        _ = try FastStatement(statement: upsertRecord, db: db).run(r)
-    }
-
-    mutating func add(_ r: PreparedRecord) throws {
-        switch r.contribution {
-        case .job(let group, let amounts):
-            guard try insertOnce(r) else { return }
-            changed += 1
+    /// Commits `batch` into the open transaction: new records are inserted (a record whose key is
+    /// stored already is skipped and not summed again; summary, sync and cloud records replace
+    /// their earlier version), and the publisher's sequence advances. A batch whose sequence is
+    /// not above the publisher's last committed one changes nothing and comes back as a duplicate.
+    mutating func commit(_ batch: BatchCommit) throws -> CommitOutcome {
+        let last = try Int64.fetchOne(db, sql: "SELECT last_sequence FROM publishers WHERE id = ?", arguments: [batch.publisherID])
+            .map { UInt64(bitPattern: $0) } ?? 0
+        if batch.sequence <= last {
+            return CommitOutcome(duplicate: true, lastCommittedSequence: last, acceptedCount: 0, changedCount: 0, commitTime: now, changes: .init())
+        }
+        changes = SummaryChanges()
+        changed = 0
+        let records = batch.records
+        let groupOf = batch.jobGroups.groupOfRecord
+        var stored: [Int] = []
+        let insert = FastStatement(statement: insertNew, db: db)
+        // Through a buffer pointer, each record is read where it lies instead of being copied
+        // (and its dozen references retained and released) on its way into the statement.
+        try records.withUnsafeBufferPointer { records in
+            for i in records.indices {
+                if groupOf[i] >= 0 {
+                    if try insert.insert(records[i]) { changed += 1 } else { stored.append(i) }
+                } else {
+                    try add(records[i])
+                }
+            }
+        }
+        let plan = batch.jobGroups
+        for (g, amounts) in plan.amounts(skipping: stored, of: records).enumerated() {
+            guard let amounts else { continue }
+            let group = plan.groups[g]
             if let i = jobs.index(forKey: group) { jobs.values[i].add(amounts) } else { jobs[group] = amounts }
+            changes.insert(.job, group.group.columns)
+        }
+        try flushBatch()
+        try db.execute(
+            sql: """
+                INSERT INTO publishers (id, site, last_sequence, last_publish_time, accepted, rejected) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET last_sequence = excluded.last_sequence, last_publish_time = excluded.last_publish_time,
+                    accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected
+                """,
+            arguments: [batch.publisherID, batch.site, Int64(bitPattern: batch.sequence), now, records.count, batch.rejectedCount])
+        return CommitOutcome(
+            duplicate: false, lastCommittedSequence: batch.sequence, acceptedCount: records.count, changedCount: changed,
+            commitTime: now, changes: changes)
+    }
+
+    /// Stores a record that is not a job record, gathering what it adds to the summaries.
+    private mutating func add(_ r: PreparedRecord) throws {
+        switch r.contribution {
+        case .job:
+            preconditionFailure("job records are inserted by commit(_:)")
         case .jobSummary(let group, let amounts):
             // Replace semantics: the record key is the summary's full APEL key, so a resent
             // summary takes the place of the earlier one, in the records and in the sums.
@@ -181,11 +196,11 @@ struct IngestWriter {
             changed += 1
             imports[r.key] = (group, amounts)
         case .accelerator(let columns, let model, let amounts):
-            guard try insertOnce(r) else { return }
+            guard try FastStatement(statement: insertNew, db: db).insert(r) else { return }
             changed += 1
             accelerators[AcceleratorGroup(columns: columns, model: model), default: AcceleratorAmounts(available: 0, active: 0)].add(amounts)
         case .storage(let share, let c, let order, let a):
-            guard try insertOnce(r) else { return }
+            guard try FastStatement(statement: insertNew, db: db).insert(r) else { return }
             changed += 1
             try db.cachedStatement(sql: """
                 INSERT INTO storage_usage (share, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure, benchmark_type,
@@ -224,57 +239,46 @@ struct IngestWriter {
         }
     }
 
-    /// Writes the gathered summary deltas.
-    mutating func flush() throws {
-        let upsertJob = try db.cachedStatement(sql: """
-            INSERT INTO job_summaries (source, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure, benchmark_type,
-                node_count, processors, benchmark_value, jobs, wall, cpu, core_seconds, earliest_end, latest_end, update_time)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(source, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure,
-                        node_count, processors, benchmark_type, benchmark_value)
-            DO UPDATE SET jobs = jobs + excluded.jobs, wall = wall + excluded.wall, cpu = cpu + excluded.cpu,
-                core_seconds = core_seconds + excluded.core_seconds, earliest_end = min(earliest_end, excluded.earliest_end),
-                latest_end = max(latest_end, excluded.latest_end), update_time = excluded.update_time
-            RETURNING id
-            """)
-        let upsertNormalised = try db.cachedStatement(sql: """
-            INSERT INTO job_normalised (summary_id, benchmark_type, wall, cpu) VALUES (?, ?, ?, ?)
-            ON CONFLICT(summary_id, benchmark_type) DO UPDATE SET wall = wall + excluded.wall, cpu = cpu + excluded.cpu
-            """)
-        let addToRow = try db.cachedStatement(sql: """
-            UPDATE job_summaries SET jobs = jobs + ?, wall = wall + ?, cpu = cpu + ?, core_seconds = core_seconds + ?,
-                earliest_end = min(earliest_end, ?), latest_end = max(latest_end, ?), update_time = ?
-            WHERE id = ?
-            """)
-        func write(source: String, _ group: JobGroup, _ a: JobAmounts) throws {
-            var rowID: Int64?
-            if source.isEmpty, let known = knownID(group) {
-                let changed = try FastStatement(statement: addToRow, db: db).run(
+    private func replace(_ r: PreparedRecord) throws {
+        _ = try FastStatement(statement: upsertRecord, db: db).insert(r)
+    }
+
+    /// Writes the job sums of the transaction's batches, each touched row once.
+    mutating func flushJobs() throws {
+        for (group, amounts) in jobs {
+            var rowID = learnedIDs[group] ?? knownID(group)
+            if let known = rowID {
+                let statement = try db.cachedStatement(sql: """
+                    UPDATE job_summaries SET jobs = jobs + ?, wall = wall + ?, cpu = cpu + ?, core_seconds = core_seconds + ?,
+                        earliest_end = min(earliest_end, ?), latest_end = max(latest_end, ?), update_time = ?
+                    WHERE id = ?
+                    """)
+                let a = amounts
+                let updated = try FastStatement(statement: statement, db: db).run(
                     .int(a.jobs), .int(a.wall), .int(a.cpu), .int(a.coreSeconds), .int(a.earliestEnd), .int(a.latestEnd), .int(now), .int(known))
-                if changed { rowID = known }
+                if !updated { rowID = nil }
             }
             if rowID == nil {
-                let args: [(any DatabaseValueConvertible)?] = [source] + Self.values(group.columns) + [
-                    group.nodeCount, group.processors, group.benchmarkValue, a.jobs, a.wall, a.cpu, a.coreSeconds, a.earliestEnd, a.latestEnd, now,
-                ]
-                rowID = try Int64.fetchOne(upsertJob, arguments: StatementArguments(args))
-                if source.isEmpty, let rowID { learnedIDs[group] = rowID }
+                rowID = try upsertJobRow(source: "", group.group, amounts)
+                if let rowID { learnedIDs[group] = rowID }
             }
-            guard let id = rowID else { return }
-            for n in a.normalised {
-                try FastStatement(statement: upsertNormalised, db: db).run(.int(id), .text(n.type), .real(n.wall), .real(n.cpu))
-            }
-            changes.insert(.job, group.columns)
+            if let rowID { try addNormalised(amounts, to: rowID) }
         }
-        for (group, amounts) in jobs { try write(source: "", group, amounts) }
+        jobs.removeAll()
+    }
+
+    /// Writes what the batch's imported summaries and accelerator records add, and forgets them.
+    private mutating func flushBatch() throws {
         if !imports.isEmpty {
             let dropNormalised = try db.cachedStatement(sql: "DELETE FROM job_normalised WHERE summary_id IN (SELECT id FROM job_summaries WHERE source = ?)")
             let drop = try db.cachedStatement(sql: "DELETE FROM job_summaries WHERE source = ? RETURNING site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure, benchmark_type")
             for (key, (group, amounts)) in imports {
                 try dropNormalised.execute(arguments: [key])
                 for row in try Row.fetchAll(drop, arguments: [key]) { changes.insert(.job, Self.columns(row)) }
-                try write(source: key, group, amounts)
+                if let rowID = try upsertJobRow(source: key, group, amounts) { try addNormalised(amounts, to: rowID) }
+                changes.insert(.job, group.columns)
             }
+            imports.removeAll()
         }
         if !accelerators.isEmpty {
             let upsert = try db.cachedStatement(sql: """
@@ -287,6 +291,38 @@ struct IngestWriter {
                 try upsert.execute(arguments: StatementArguments(Self.values(g.columns) + [g.model, a.available, a.active, now]))
                 changes.insert(.accelerator, g.columns)
             }
+            accelerators.removeAll()
+        }
+    }
+
+    /// Adds `a` to the job summary row of (`source`, `group`), creating it if needed; its id.
+    private func upsertJobRow(source: String, _ group: JobGroup, _ a: JobAmounts) throws -> Int64? {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO job_summaries (source, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure, benchmark_type,
+                node_count, processors, benchmark_value, jobs, wall, cpu, core_seconds, earliest_end, latest_end, update_time)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(source, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure,
+                        node_count, processors, benchmark_type, benchmark_value)
+            DO UPDATE SET jobs = jobs + excluded.jobs, wall = wall + excluded.wall, cpu = cpu + excluded.cpu,
+                core_seconds = core_seconds + excluded.core_seconds, earliest_end = min(earliest_end, excluded.earliest_end),
+                latest_end = max(latest_end, excluded.latest_end), update_time = excluded.update_time
+            RETURNING id
+            """)
+        let args: [(any DatabaseValueConvertible)?] = [source] + Self.values(group.columns) + [
+            group.nodeCount, group.processors, group.benchmarkValue, a.jobs, a.wall, a.cpu, a.coreSeconds, a.earliestEnd, a.latestEnd, now,
+        ]
+        return try Int64.fetchOne(statement, arguments: StatementArguments(args))
+    }
+
+    /// Adds the normalised durations of `a` to job summary row `rowID`.
+    private func addNormalised(_ a: JobAmounts, to rowID: Int64) throws {
+        guard !a.normalised.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO job_normalised (summary_id, benchmark_type, wall, cpu) VALUES (?, ?, ?, ?)
+            ON CONFLICT(summary_id, benchmark_type) DO UPDATE SET wall = wall + excluded.wall, cpu = cpu + excluded.cpu
+            """)
+        for n in a.normalised {
+            try FastStatement(statement: statement, db: db).run(.int(rowID), .text(n.type), .real(n.wall), .real(n.cpu))
         }
     }
 
