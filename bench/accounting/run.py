@@ -19,6 +19,7 @@ import importlib
 import os
 import random
 import resource
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -134,15 +135,16 @@ def run_weft(args, pb, batches, per_site):
         # One session per site (a publisher publishes its own site's records), sites one after another.
         sent_at, acked_at = {}, {}
         total = 0
+        # Serialised before the clock starts; the calls send these bytes as they are.
+        sessions = {site: [accounting_pb2.PublishRecordsRequest(batch=accounting_pb2.RecordBatch(sequence=i + 1, records=b)).SerializeToString()
+                           for i, b in enumerate(site_batches)]
+                    for site, site_batches in per_site.items()}
         cpu_start = cpu_seconds(proc.pid)
         client_start = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
-        for site, site_batches in per_site.items():
+        for site, encoded in sessions.items():
             window = threading.Semaphore(args.in_flight)
             requests = [accounting_pb2.PublishRecordsRequest(start=accounting_pb2.PublishStart(publisher_id=f"bench-{site}", site=site))]
-            # Serialised before the clock starts; the call sends these bytes as they are.
-            encoded = [accounting_pb2.PublishRecordsRequest(batch=accounting_pb2.RecordBatch(sequence=i + 1, records=b)).SerializeToString()
-                       for i, b in enumerate(site_batches)]
 
             def gen():
                 yield requests[0]
@@ -177,6 +179,7 @@ def run_weft(args, pb, batches, per_site):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def run_baseline(rows, batch=1000):

@@ -102,7 +102,7 @@ extension AccountingService {
     }
 
     /// Batches prepared and waiting for the committer, at most; more wait in HTTP/2 flow control.
-    static let maxQueuedBatches = 4
+    static let maxQueuedBatches = 8
 
     /// Reads, checks and prepares the session's batches and queues them for the committer.
     private func receiveBatches(
