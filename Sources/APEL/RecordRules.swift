@@ -29,7 +29,7 @@ public enum RecordRules {
 
     /// Checks a record against APEL's rules and fills what APEL derives (VO, VOGroup, VORole from FQAN when absent, canonical benchmark type names, …). Empty result = valid. `now` decides "EndTime not more than 2 days ahead" and "Month not in the future".
     public static func validate(_ record: inout Weft_Accounting_V1_UsageRecord, now: Date) -> [RecordProblem] {
-        let nowSeconds = Int64(exactly: now.timeIntervalSince1970.rounded(.down)) ?? Int64.max / 2
+        let nowSeconds = seconds(now)
         var problems = Problems()
         // Taken out of the oneof and put back: each record is checked and completed in place,
         // where binding it from the oneof and assigning it back would copy it twice.
@@ -64,6 +64,18 @@ public enum RecordRules {
             record.record = .accelerator(accelerator)
         }
         return problems.list
+    }
+
+    /// ``validate(_:now:)`` for a job record on its own, for callers that hold the job already
+    /// (taken out of its ``Weft_Accounting_V1_UsageRecord``), so it is neither copied nor rewrapped.
+    public static func validate(job: inout Weft_Accounting_V1_JobRecord, now: Date) -> [RecordProblem] {
+        var problems = Problems()
+        JobRules.check(&job, now: seconds(now), into: &problems)
+        return problems.list
+    }
+
+    private static func seconds(_ now: Date) -> Int64 {
+        Int64(exactly: now.timeIntervalSince1970.rounded(.down)) ?? Int64.max / 2
     }
 
     /// The site a record belongs to (job/summary/normalised/sync: Site; cloud/cloud summary/accelerator: SiteName; storage: its site field) — "" when unset.

@@ -163,20 +163,30 @@ extension AccountingService {
             let now = Date()
             records.reserveCapacity(batch.records.count)
             for index in batch.records.indices {
+                if case .job(var job)? = batch.records[index].record.take() {
+                    // Nearly every record: taken out of the batch (dropped after this) and
+                    // checked and prepared in place.
+                    let problems = RecordRules.validate(job: &job, now: now)
+                    if !problems.isEmpty {
+                        rejections.append(Self.rejection(index, problems))
+                    } else if job.site != start.site {
+                        rejections.append(Self.rejection(index, site: job.site, session: start.site))
+                    } else {
+                        records.append(PreparedRecord(validatedJob: job, benchmarks: &benchmarks))
+                    }
+                    continue
+                }
                 let problems = RecordRules.validate(&batch.records[index], now: now)
-                if let problem = problems.first {
-                    let reason = problems.count == 1 ? problem.reason : problems.map(\.description).joined(separator: "; ")
-                    rejections.append(Self.rejection(index, field: problem.field, reason: reason))
+                if !problems.isEmpty {
+                    rejections.append(Self.rejection(index, problems))
                     continue
                 }
-                let record = batch.records[index]
-                let site = RecordRules.site(of: record)
+                let site = RecordRules.site(of: batch.records[index])
                 guard site == start.site else {
-                    rejections.append(Self.rejection(
-                        index, field: "Site", reason: "The record is of site \"\(site)\" but this session publishes records of site \"\(start.site)\""))
+                    rejections.append(Self.rejection(index, site: site, session: start.site))
                     continue
                 }
-                guard let p = PreparedRecord(validated: record, benchmarks: &benchmarks) else {
+                guard let p = PreparedRecord(validated: batch.records[index], benchmarks: &benchmarks) else {
                     rejections.append(Self.rejection(index, field: "", reason: "The record is empty (no record kind is set)"))
                     continue
                 }
@@ -186,6 +196,17 @@ extension AccountingService {
         let commit = BatchCommit(
             publisherID: start.publisherId, site: start.site, sequence: batch.sequence, records: records, rejectedCount: rejections.count)
         return PreparedBatch(commit: commit, rejections: rejections, knownDuplicate: knownDuplicate)
+    }
+
+    /// The rejection of record `index` for `problems` (not empty): the first one's field, and
+    /// every reason when there are several.
+    static func rejection(_ index: Int, _ problems: [RecordProblem]) -> Weft_Accounting_V1_RecordRejection {
+        let first = problems[0]
+        return rejection(index, field: first.field, reason: problems.count == 1 ? first.reason : problems.map(\.description).joined(separator: "; "))
+    }
+
+    static func rejection(_ index: Int, site: String, session: String) -> Weft_Accounting_V1_RecordRejection {
+        rejection(index, field: "Site", reason: "The record is of site \"\(site)\" but this session publishes records of site \"\(session)\"")
     }
 
     static func rejection(_ index: Int, field: String, reason: String) -> Weft_Accounting_V1_RecordRejection {

@@ -23,20 +23,33 @@ public struct PreparedRecord: Sendable {
     /// record is set. `benchmarks` carries benchmark normalisations from record to record.
     public init?(validated record: Weft_Accounting_V1_UsageRecord, benchmarks: inout BenchmarkMemo) {
         if case .job(let job)? = record.record {
-            // Nearly every record: the job is bound once instead of once per derived value.
-            kind = .job
-            key = RecordRules.key(ofJob: job)
-            site = job.site
-            data = record.serializedData()
-            (month, contribution) = Self.contribution(of: job, benchmarks: &benchmarks)
+            self.init(validatedJob: job, benchmarks: &benchmarks)
             return
         }
         guard let kind = RecordKind(record) else { return nil }
+        let (month, contribution) = Self.contribution(of: record, benchmarks: &benchmarks)
+        self.init(kind: kind, key: RecordRules.key(of: record), site: RecordRules.site(of: record), month: month,
+                  data: record.serializedData(), contribution: contribution)
+    }
+
+    /// Prepares a job record that ``RecordRules/validate(job:now:)`` has accepted: nearly every
+    /// record, so the job is read in place and moved into the stored record, never copied.
+    public init(validatedJob job: consuming Weft_Accounting_V1_JobRecord, benchmarks: inout BenchmarkMemo) {
+        let key = RecordRules.key(ofJob: job)
+        let site = job.site
+        let (month, contribution) = Self.contribution(of: job, benchmarks: &benchmarks)
+        var record = Weft_Accounting_V1_UsageRecord()
+        record.record = .job(job)
+        self.init(kind: .job, key: key, site: site, month: month, data: record.serializedData(), contribution: contribution)
+    }
+
+    private init(kind: RecordKind, key: String, site: String, month: YearMonth, data: Data, contribution: Contribution) {
         self.kind = kind
-        key = RecordRules.key(of: record)
-        site = RecordRules.site(of: record)
-        data = record.serializedData()
-        (month, contribution) = Self.contribution(of: record, benchmarks: &benchmarks)
+        self.key = key
+        self.site = site
+        self.month = month
+        self.data = data
+        self.contribution = contribution
     }
 
     /// Prepares one record on its own (see ``init(validated:benchmarks:)``).
@@ -266,6 +279,8 @@ struct JobGroupPlan: Sendable {
 
     init(_ records: [PreparedRecord]) {
         var index: [HashedJobGroup: Int32] = [:]
+        // Sized up front: growing the table would hash every group again at each doubling.
+        index.reserveCapacity(records.count)
         groupOfRecord.reserveCapacity(records.count)
         for i in records.indices {
             guard case .job(let group, let a) = records[i].contribution else {
