@@ -163,7 +163,7 @@ extension AccountingService {
             let now = Date()
             records.reserveCapacity(batch.records.count)
             for index in batch.records.indices {
-                if case .job(var job)? = batch.records[index].record.take() {
+                if case .job? = batch.records[index].record, case .job(var job)? = batch.records[index].record.take() {
                     // Nearly every record: taken out of the batch (dropped after this) and
                     // checked and prepared in place.
                     let problems = RecordRules.validate(job: &job, now: now)
