@@ -122,6 +122,35 @@ import WeftRPC
         #expect(cms.numberOfJobs == 1 && cms.wallDuration.seconds == 400)
     }
 
+    /// The WAL is copied into the database file by the background checkpointer: the main file
+    /// grows only through checkpoints, and SQLite's own automatic one is replaced by the hook.
+    @Test func walIsCheckpointedBesideTheCommits() async throws {
+        let stack = try Stack()
+        func mainFileSize() throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: stack.store.path)[.size] as? NSNumber)?.intValue ?? 0
+        }
+        let before = try mainFileSize()
+        var memo = BenchmarkMemo()
+        let now = Date()
+        // 50k records (~300 KiB of WAL per 1000 here): well over the 1000 WAL pages that ask
+        // for a checkpoint.
+        for b in 0..<50 {
+            let records = try (0..<1000).map { i -> PreparedRecord in
+                var r = Records.job("w\(b)-\(i)", user: "/CN=user\(i % 40)")
+                _ = RecordRules.validate(&r, now: now)
+                return try #require(PreparedRecord(validated: r, benchmarks: &memo))
+            }
+            _ = try await stack.store.commit(BatchCommit(publisherID: "wal", site: "SITE-A", sequence: UInt64(b + 1), records: records))
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try mainFileSize() < before + 4_000_000, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try mainFileSize() >= before + 4_000_000, "the database file did not grow: no checkpoint ran")
+        let wal = (try FileManager.default.attributesOfItem(atPath: stack.store.path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
+        // At most the inline limit (16,000 frames of 4 KiB pages) and the frame that crossed it.
+        #expect(wal <= 16_001 * (4096 + 24) + 32)
+        #expect(try await stack.store.recordCount() == 50_000)
+    }
+
     /// CPU time of the process so far (both cores), so figures hold on a busy machine.
     static func cpuSeconds() -> Double {
         var t = timespec()

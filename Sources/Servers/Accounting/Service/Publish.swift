@@ -163,9 +163,10 @@ extension AccountingService {
             let now = Date()
             records.reserveCapacity(batch.records.count)
             for index in batch.records.indices {
-                if case .job? = batch.records[index].record, case .job(var job)? = batch.records[index].record.take() {
-                    // Nearly every record: taken out of the batch (dropped after this) and
-                    // checked and prepared in place.
+                // Nearly every record is a job: taken out of the batch (dropped after this) and
+                // checked and prepared in place. Moved, never copied: other kinds go back.
+                switch batch.records[index].record.take() {
+                case .job(var job)?:
                     let problems = RecordRules.validate(job: &job, now: now)
                     if !problems.isEmpty {
                         rejections.append(Self.rejection(index, problems))
@@ -175,6 +176,8 @@ extension AccountingService {
                         records.append(PreparedRecord(validatedJob: job, benchmarks: &benchmarks))
                     }
                     continue
+                case let other:
+                    batch.records[index].record = other
                 }
                 let problems = RecordRules.validate(&batch.records[index], now: now)
                 if !problems.isEmpty {

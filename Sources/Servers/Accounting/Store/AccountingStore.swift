@@ -20,6 +20,9 @@ public final class AccountingStore: Sendable {
     }
 
     let pool: DatabasePool
+    /// Checkpoints the WAL beside the commits; its hook on the pool's connections holds it
+    /// unretained, so it lives exactly as long as the store.
+    let checkpointer: Checkpointer
     /// Row ids of job summary rows summed from job records (they are never deleted), so that a
     /// batch updates a known row by id instead of searching the 14-column unique index.
     /// Filled only after a commit succeeds, so a rolled-back insert never leaves an id behind.
@@ -40,22 +43,29 @@ public final class AccountingStore: Sendable {
         }
         var config = Configuration()
         let synchronous = durability == .full ? "FULL" : "NORMAL"
+        let checkpointer = Checkpointer(logger: logger)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             // The key index and the summary tables of a million records exceed SQLite's default
             // 2 MiB page cache; misses became a pread per insert. 32 MiB per connection, filled on use.
             try db.execute(sql: "PRAGMA cache_size = -32768")
+            checkpointer.install(on: db)
         }
         pool = try DatabasePool(path: path, configuration: config)
         self.path = path
         self.durability = durability
         self.logger = logger
+        self.checkpointer = checkpointer
         try Schema.migrator().migrate(pool)
+        try checkpointer.open(path: path, synchronous: synchronous)
         logger.info("opened the accounting store", metadata: ["path": "\(path)", "durability": "\(durability.rawValue)"])
     }
 
     /// Closes the database; the store is unusable afterwards.
-    public func close() throws { try pool.close() }
+    public func close() throws {
+        try checkpointer.close()
+        try pool.close()
+    }
 
     // MARK: Publishers
 
