@@ -157,16 +157,8 @@ public struct PreparedRecord: Sendable {
     /// What job `j` adds to the summaries, and the month it counts in.
     static func contribution(of j: Weft_Accounting_V1_JobRecord, benchmarks: inout BenchmarkMemo) -> (YearMonth, Contribution) {
         let month = YearMonth(unixSeconds: j.endTime.seconds)
-        var c = GroupColumns()
-        c.site = j.site
-        c.year = month.year
-        c.month = month.month
-        c.vo = j.vo
-        c.voGroup = j.voGroup
-        c.voRole = j.voRole
-        c.user = j.globalUserName
-        c.submitHost = j.submitHost
-        c.infrastructure = j.infrastructureType.isEmpty ? j.infrastructureDescription : j.infrastructureType
+        var c = columns(site: j.site, month: month, vo: j.vo, voGroup: j.voGroup, voRole: j.voRole, user: j.globalUserName,
+                        submitHost: j.submitHost, infrastructure: j.infrastructureType.isEmpty ? j.infrastructureDescription : j.infrastructureType)
         let benchmark = benchmarks.lookup(j.serviceLevels)
         let preferred = benchmark.preferred
         c.benchmarkType = preferred.type
