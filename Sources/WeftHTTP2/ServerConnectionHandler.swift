@@ -50,7 +50,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         var responseStarted = false
         var ended = false
         var requestsFinished = false
-        /// Messages handed to the handler's sequence and not yet taken.
+        /// When received bytes go back to the peer as window (messages queued for the handler).
         var credit = ReceiveCredit()
         var drainWaiters: [EventLoopPromise<Void>] = []
         let context: ResponseMetadata

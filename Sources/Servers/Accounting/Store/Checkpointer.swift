@@ -12,18 +12,22 @@ import SQLite3
 ///
 /// SQLite's automatic checkpoint runs inside the commit that crosses its threshold, so the
 /// writer, which is what limits ingest, would stop every few commits to copy and fsync a few
-/// megabytes of pages. Here the writer's WAL hook only asks for a checkpoint, and a PASSIVE
-/// checkpoint runs beside the next commits. Should the log still grow far beyond the threshold
-/// (a checkpoint that keeps losing the race with new commits cannot finish, and SQLite starts
-/// the log over only after one has), the hook checkpoints inline, as SQLite itself would.
+/// megabytes of pages. Here the writer's WAL hook only asks for a checkpoint every
+/// `backgroundFrames` new frames, and a PASSIVE checkpoint runs beside the next commits.
+/// SQLite starts the log over only when a write begins with every frame copied, which commits
+/// arriving back to back rarely allow; so at `inlineFrames` the hook checkpoints inline, as
+/// SQLite itself would. By then the background has copied all but the last frames, so the
+/// inline checkpoint is short, and the log stays within `inlineFrames`.
 final class Checkpointer: Sendable {
-    /// WAL frames after which a background checkpoint is asked for (SQLite's default threshold).
+    /// New WAL frames after which a background checkpoint is asked for (SQLite's default threshold).
     static let backgroundFrames: Int32 = 1000
-    /// WAL frames after which the committing connection checkpoints itself.
-    static let inlineFrames: Int32 = 16 * backgroundFrames
+    /// WAL frames after which the committing connection checkpoints itself (16 MiB of 4 KiB pages).
+    static let inlineFrames: Int32 = 4 * backgroundFrames
 
     private let connection = Mutex<DatabaseQueue?>(nil)
     private let scheduled = Atomic<Bool>(false)
+    /// WAL size (frames) at the last request; the hook runs on the writer alone.
+    private let requestedAt = Atomic<Int32>(0)
     private let logger: Logger
 
     init(logger: Logger) { self.logger = logger }
@@ -52,13 +56,23 @@ final class Checkpointer: Sendable {
         sqlite3_wal_hook(db.sqliteConnection, { context, db, name, frames in
             guard let context else { return SQLITE_OK }
             let checkpointer = Unmanaged<Checkpointer>.fromOpaque(context).takeUnretainedValue()
-            if frames >= Checkpointer.inlineFrames {
-                _ = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-            } else if frames >= Checkpointer.backgroundFrames {
-                checkpointer.request()
-            }
+            checkpointer.walGrew(to: frames, db: db, name: name)
             return SQLITE_OK
         }, context)
+    }
+
+    /// After a commit on `db`, whose WAL now holds `frames` frames.
+    private func walGrew(to frames: Int32, db: OpaquePointer?, name: UnsafePointer<CChar>?) {
+        var last = requestedAt.load(ordering: .relaxed)
+        if frames < last { last = 0 }  // the log was started over since: count from its beginning
+        if frames >= Self.inlineFrames {
+            _ = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            last = 0
+        } else if frames - last >= Self.backgroundFrames {
+            last = frames
+            request()
+        }
+        requestedAt.store(last, ordering: .relaxed)
     }
 
     /// Schedules one checkpoint unless one is scheduled and has not started yet.

@@ -196,11 +196,11 @@ struct IngestWriter {
             changed += 1
             imports[r.key] = (group, amounts)
         case .accelerator(let columns, let model, let amounts):
-            guard try FastStatement(statement: insertNew, db: db).insert(r) else { return }
+            guard try insertOnce(r) else { return }
             changed += 1
             accelerators[AcceleratorGroup(columns: columns, model: model), default: AcceleratorAmounts(available: 0, active: 0)].add(amounts)
         case .storage(let share, let c, let order, let a):
-            guard try FastStatement(statement: insertNew, db: db).insert(r) else { return }
+            guard try insertOnce(r) else { return }
             changed += 1
             try db.cachedStatement(sql: """
                 INSERT INTO storage_usage (share, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure, benchmark_type,
@@ -237,6 +237,11 @@ struct IngestWriter {
         case .none:
             try replace(r)
         }
+    }
+
+    /// Inserts a record that is never replaced; true if it was new.
+    private func insertOnce(_ r: PreparedRecord) throws -> Bool {
+        try FastStatement(statement: insertNew, db: db).insert(r)
     }
 
     private func replace(_ r: PreparedRecord) throws {
