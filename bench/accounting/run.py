@@ -123,7 +123,7 @@ def run_weft(args, pb, batches, per_site):
     accounting_pb2, records_pb2, accounting_grpc = pb
     data = tempfile.mkdtemp(prefix="weft-bench-acct-")
     port = free_port()
-    proc = subprocess.Popen([args.weft, "up", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--log-level", "warning"],
+    proc = subprocess.Popen([args.weft_now, "up", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--log-level", "warning"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 64 << 20)])
@@ -143,7 +143,7 @@ def run_weft(args, pb, batches, per_site):
         client_start = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         for site, encoded in sessions.items():
-            window = threading.Semaphore(args.in_flight)
+            window = threading.Semaphore(args.in_flight_now)
             requests = [accounting_pb2.PublishRecordsRequest(start=accounting_pb2.PublishStart(publisher_id=f"bench-{site}", site=site))]
 
             def gen():
@@ -221,11 +221,15 @@ def run_baseline(rows, batch=1000):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", type=int, default=1_000_000)
-    ap.add_argument("--in-flight", type=int, default=8)
-    ap.add_argument("--weft", default=str(REPO / ".build-release" / "release" / "weft"))
+    ap.add_argument("--in-flight", type=int, action="append",
+                    help="batches the publisher keeps unacknowledged (default 8, as `weft accounting publish`); repeat to compare")
+    ap.add_argument("--weft", action="append", help="weft binary (default: the release build); repeat to compare builds")
+    ap.add_argument("--runs", type=int, default=1, help="runs of every (binary, in-flight) pair, interleaved; medians printed")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--diverse", action="store_true", help="nearly one summary row per record (see jobs())")
     args = ap.parse_args()
+    binaries = args.weft or [str(REPO / ".build-release" / "release" / "weft")]
+    windows = args.in_flight or [8]
     pb = stubs(tempfile.mkdtemp(prefix="weft-bench-gen-"))
     rows = list(jobs(args.records, diverse=args.diverse))
     per_site = {}
@@ -234,12 +238,35 @@ def main():
     t = time.perf_counter()
     per_site_batches = {s: encode_batches(pb[1], pb[0], rs) for s, rs in sorted(per_site.items())}
     print(f"prepared {args.records} records ({summary_groups(rows)} APEL summary groups) in {time.perf_counter() - t:.1f} s (not timed)")
-    weft = run_weft(args, pb, None, per_site_batches)
-    assert weft["records"] == args.records, weft
-    assert weft["jobs_in_summaries"] == args.records, weft
-    print(f"{'':34} {'records/s':>10} {'seconds':>8} {'ack p50 ms':>10} {'ack p99 ms':>10} {'summary query ms':>17} {'peak RSS MiB':>12} {'server CPU µs/rec':>17} {'client CPU µs/rec':>17}")
-    print(f"{'weft up (stream, batches of 1000)':34} {weft['rate']:>10.0f} {weft['seconds']:>8.2f} {weft['p50']:>10.1f} {weft['p99']:>10.1f} {weft['query_ms']:>17.1f} {weft['rss']:>12.0f} {weft['cpu_us']:>17.2f} {weft['client_cpu_us']:>17.2f}")
+    configs = [(b, w) for b in binaries for w in windows]
+    header = (f"{'':34} {'records/s':>10} {'seconds':>8} {'ack p50 ms':>10} {'ack p99 ms':>10} {'summary query ms':>17} "
+              f"{'peak RSS MiB':>12} {'server CPU µs/rec':>17} {'client CPU µs/rec':>17}")
+
+    def label(binary, window):
+        name = os.path.basename(binary) if len(binaries) > 1 else "weft up"
+        return f"{name} (1000/batch, {window} in flight)"
+
+    def line(name, w):
+        return (f"{name:34} {w['rate']:>10.0f} {w['seconds']:>8.2f} {w['p50']:>10.1f} {w['p99']:>10.1f} {w['query_ms']:>17.1f} "
+                f"{w['rss']:>12.0f} {w['cpu_us']:>17.2f} {w['client_cpu_us']:>17.2f}")
+
+    results = {c: [] for c in configs}
+    print(header)
+    for _ in range(args.runs):
+        for binary, window in configs:
+            args.in_flight_now, args.weft_now = window, binary
+            weft = run_weft(args, pb, None, per_site_batches)
+            assert weft["records"] == args.records, weft
+            assert weft["jobs_in_summaries"] == args.records, weft
+            results[(binary, window)].append(weft)
+            print(line(label(binary, window), weft), flush=True)
+    if args.runs > 1:
+        print(f"medians of {args.runs} interleaved runs:")
+        for c, runs in results.items():
+            median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            print(line(label(*c), median) + "   per run records/s: " + " ".join(f"{r['rate']:.0f}" for r in runs))
     if not args.no_baseline:
+        weft = results[configs[0]][-1]
         base = run_baseline(rows)
         print(f"{'SQLite row-by-row INSERT…ON CONFLICT':34} {base['rate']:>10.0f} {base['seconds']:>8.2f} {'':>10} {'':>10} {base['summarise_ms']:>17.1f} {'':>12}")
         print(f"ratio weft/baseline: ingest {weft['rate'] / base['rate']:.2f}x; summary query {base['summarise_ms'] / weft['query_ms']:.0f}x faster "

@@ -251,7 +251,18 @@ struct HashedJobGroup: Hashable, Sendable {
 
     init(_ group: JobGroup) {
         self.group = group
-        hash = group.hashValue
+        // Hashed from the columns that tell a site's groups apart (user, submit host, month,
+        // cores, benchmark); the site, VO, infrastructure and benchmark type rarely differ
+        // between a site's groups and are compared by `==` only. Half the strings to hash,
+        // once per record.
+        var hasher = Hasher()
+        hasher.combine(group.columns.user)
+        hasher.combine(group.columns.submitHost)
+        hasher.combine(group.columns.year &* 16 &+ group.columns.month)
+        hasher.combine(group.processors)
+        hasher.combine(group.nodeCount)
+        hasher.combine(group.benchmarkValue)
+        hash = hasher.finalize()
     }
 
     func hash(into hasher: inout Hasher) { hasher.combine(hash) }

@@ -54,18 +54,20 @@ struct FastStatement {
         return db.changesCount > 0
     }
 
-    /// Binds `r` to (kind, key, site, year, month, data) and steps once; true if a row changed.
-    /// The text and blob are bound in place (`SQLITE_STATIC`): SQLite reads them during the step,
-    /// while the closures keep them alive, instead of copying each into its own allocation.
-    func insert(_ r: PreparedRecord) throws -> Bool {
+    /// Binds the record at `r` to (kind, key, site, year, month, data) and steps once; true if a
+    /// row changed. Read through the pointer, the record is borrowed where it lies: passed by
+    /// value, it was copied, retaining and releasing its dozen references, once per record. The
+    /// text and blob are bound in place (`SQLITE_STATIC`): SQLite reads them during the step, while
+    /// the closures keep them alive, instead of copying each into its own allocation.
+    func insert(_ r: UnsafePointer<PreparedRecord>) throws -> Bool {
         let s = statement.sqliteStatement
         sqlite3_reset(s)
-        sqlite3_bind_int64(s, 1, Int64(r.kind.rawValue))
-        sqlite3_bind_int64(s, 4, Int64(r.month.year))
-        sqlite3_bind_int64(s, 5, Int64(r.month.month))
-        let rc = Self.withUTF8(r.key) { key in
-            Self.withUTF8(r.site) { site in
-                r.data.withUnsafeBytes { data in
+        sqlite3_bind_int64(s, 1, Int64(r.pointee.kind.rawValue))
+        sqlite3_bind_int64(s, 4, Int64(r.pointee.month.year))
+        sqlite3_bind_int64(s, 5, Int64(r.pointee.month.month))
+        let rc = Self.withUTF8(r.pointee.key) { key in
+            Self.withUTF8(r.pointee.site) { site in
+                r.pointee.data.withUnsafeBytes { data in
                     sqlite3_bind_text(s, 2, key.baseAddress, Int32(key.count), nil)
                     sqlite3_bind_text(s, 3, site.baseAddress, Int32(site.count), nil)
                     sqlite3_bind_blob(s, 6, data.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(data.count), nil)
@@ -81,6 +83,11 @@ struct FastStatement {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errstr(rc)), sql: statement.sql)
         }
         return sqlite3_changes(db.sqliteConnection) > 0
+    }
+
+    /// ``insert(_:)-(UnsafePointer<PreparedRecord>)`` for a record held on its own.
+    func insert(_ r: PreparedRecord) throws -> Bool {
+        try withUnsafePointer(to: r) { try insert($0) }
     }
 
     /// Calls `body` with the UTF-8 bytes of `text`, without copying them when the string is

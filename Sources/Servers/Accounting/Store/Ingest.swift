@@ -113,6 +113,11 @@ struct IngestWriter {
     var learnedIDs: [HashedJobGroup: Int64] = [:]
     let insertNew: Statement
     let upsertRecord: Statement
+    /// The statements run per touched summary row, looked up once per transaction: GRDB's
+    /// statement cache hashes the whole SQL text on every lookup.
+    let updateJobRow: Statement
+    let upsertJobSummary: Statement
+    let upsertNormalised: Statement
     /// Job sums of the whole transaction, per group.
     var jobs: [HashedJobGroup: JobAmounts] = [:]
     /// Per batch: imported summaries, accelerator sums, what changed.
@@ -135,6 +140,26 @@ struct IngestWriter {
             INSERT INTO records (kind, key, site, year, month, data) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, site = excluded.site, year = excluded.year, month = excluded.month, data = excluded.data
             """)
+        updateJobRow = try db.cachedStatement(sql: """
+            UPDATE job_summaries SET jobs = jobs + ?, wall = wall + ?, cpu = cpu + ?, core_seconds = core_seconds + ?,
+                earliest_end = min(earliest_end, ?), latest_end = max(latest_end, ?), update_time = ?
+            WHERE id = ?
+            """)
+        upsertJobSummary = try db.cachedStatement(sql: """
+            INSERT INTO job_summaries (source, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure, benchmark_type,
+                node_count, processors, benchmark_value, jobs, wall, cpu, core_seconds, earliest_end, latest_end, update_time)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(source, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure,
+                        node_count, processors, benchmark_type, benchmark_value)
+            DO UPDATE SET jobs = jobs + excluded.jobs, wall = wall + excluded.wall, cpu = cpu + excluded.cpu,
+                core_seconds = core_seconds + excluded.core_seconds, earliest_end = min(earliest_end, excluded.earliest_end),
+                latest_end = max(latest_end, excluded.latest_end), update_time = excluded.update_time
+            RETURNING id
+            """)
+        upsertNormalised = try db.cachedStatement(sql: """
+            INSERT INTO job_normalised (summary_id, benchmark_type, wall, cpu) VALUES (?, ?, ?, ?)
+            ON CONFLICT(summary_id, benchmark_type) DO UPDATE SET wall = wall + excluded.wall, cpu = cpu + excluded.cpu
+            """)
     }
 
     /// Commits `batch` into the open transaction: new records are inserted (a record whose key is
@@ -156,9 +181,10 @@ struct IngestWriter {
         // Through a buffer pointer, each record is read where it lies instead of being copied
         // (and its dozen references retained and released) on its way into the statement.
         try records.withUnsafeBufferPointer { records in
+            guard let base = records.baseAddress else { return }
             for i in records.indices {
                 if groupOf[i] >= 0 {
-                    if try insert.insert(records[i]) { changed += 1 } else { stored.append(i) }
+                    if try insert.insert(base + i) { changed += 1 } else { stored.append(i) }
                 } else {
                     try add(records[i])
                 }
@@ -253,13 +279,8 @@ struct IngestWriter {
         for (group, amounts) in jobs {
             var rowID = learnedIDs[group] ?? knownID(group)
             if let known = rowID {
-                let statement = try db.cachedStatement(sql: """
-                    UPDATE job_summaries SET jobs = jobs + ?, wall = wall + ?, cpu = cpu + ?, core_seconds = core_seconds + ?,
-                        earliest_end = min(earliest_end, ?), latest_end = max(latest_end, ?), update_time = ?
-                    WHERE id = ?
-                    """)
                 let a = amounts
-                let updated = try FastStatement(statement: statement, db: db).run(
+                let updated = try FastStatement(statement: updateJobRow, db: db).run(
                     .int(a.jobs), .int(a.wall), .int(a.cpu), .int(a.coreSeconds), .int(a.earliestEnd), .int(a.latestEnd), .int(now), .int(known))
                 if !updated { rowID = nil }
             }
@@ -302,32 +323,16 @@ struct IngestWriter {
 
     /// Adds `a` to the job summary row of (`source`, `group`), creating it if needed; its id.
     private func upsertJobRow(source: String, _ group: JobGroup, _ a: JobAmounts) throws -> Int64? {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO job_summaries (source, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure, benchmark_type,
-                node_count, processors, benchmark_value, jobs, wall, cpu, core_seconds, earliest_end, latest_end, update_time)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(source, site, year, month, vo, vo_group, vo_role, user, submit_host, infrastructure,
-                        node_count, processors, benchmark_type, benchmark_value)
-            DO UPDATE SET jobs = jobs + excluded.jobs, wall = wall + excluded.wall, cpu = cpu + excluded.cpu,
-                core_seconds = core_seconds + excluded.core_seconds, earliest_end = min(earliest_end, excluded.earliest_end),
-                latest_end = max(latest_end, excluded.latest_end), update_time = excluded.update_time
-            RETURNING id
-            """)
         let args: [(any DatabaseValueConvertible)?] = [source] + Self.values(group.columns) + [
             group.nodeCount, group.processors, group.benchmarkValue, a.jobs, a.wall, a.cpu, a.coreSeconds, a.earliestEnd, a.latestEnd, now,
         ]
-        return try Int64.fetchOne(statement, arguments: StatementArguments(args))
+        return try Int64.fetchOne(upsertJobSummary, arguments: StatementArguments(args))
     }
 
     /// Adds the normalised durations of `a` to job summary row `rowID`.
     private func addNormalised(_ a: JobAmounts, to rowID: Int64) throws {
-        guard !a.normalised.isEmpty else { return }
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO job_normalised (summary_id, benchmark_type, wall, cpu) VALUES (?, ?, ?, ?)
-            ON CONFLICT(summary_id, benchmark_type) DO UPDATE SET wall = wall + excluded.wall, cpu = cpu + excluded.cpu
-            """)
         for n in a.normalised {
-            try FastStatement(statement: statement, db: db).run(.int(rowID), .text(n.type), .real(n.wall), .real(n.cpu))
+            try FastStatement(statement: upsertNormalised, db: db).run(.int(rowID), .text(n.type), .real(n.wall), .real(n.cpu))
         }
     }
 
