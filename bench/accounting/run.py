@@ -251,6 +251,11 @@ def main():
                 f"{w['rss']:>12.0f} {w['cpu_us']:>17.2f} {w['client_cpu_us']:>17.2f}")
 
     results = {c: [] for c in configs}
+    baselines = []
+
+    def baseline_line(b):
+        return f"{'SQLite row-by-row INSERT…ON CONFLICT':34} {b['rate']:>10.0f} {b['seconds']:>8.2f} {'':>10} {'':>10} {b['summarise_ms']:>17.1f} {'':>12}"
+
     print(header)
     for _ in range(args.runs):
         for binary, window in configs:
@@ -260,15 +265,20 @@ def main():
             assert weft["jobs_in_summaries"] == args.records, weft
             results[(binary, window)].append(weft)
             print(line(label(binary, window), weft), flush=True)
+        # The baseline takes its turn in every round: the machine's speed drifts between rounds.
+        if not args.no_baseline:
+            baselines.append(run_baseline(rows))
+            print(baseline_line(baselines[-1]), flush=True)
+    summary = {c: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for c, runs in results.items()}
     if args.runs > 1:
         print(f"medians of {args.runs} interleaved runs:")
         for c, runs in results.items():
-            median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(line(label(*c), median) + "   per run records/s: " + " ".join(f"{r['rate']:.0f}" for r in runs))
-    if not args.no_baseline:
-        weft = results[configs[0]][-1]
-        base = run_baseline(rows)
-        print(f"{'SQLite row-by-row INSERT…ON CONFLICT':34} {base['rate']:>10.0f} {base['seconds']:>8.2f} {'':>10} {'':>10} {base['summarise_ms']:>17.1f} {'':>12}")
+            print(line(label(*c), summary[c]) + "   per run records/s: " + " ".join(f"{r['rate']:.0f}" for r in runs))
+    if baselines:
+        base = {k: statistics.median(b[k] for b in baselines) for k in baselines[0]}
+        if args.runs > 1:
+            print(baseline_line(base) + "   per run records/s: " + " ".join(f"{b['rate']:.0f}" for b in baselines))
+        weft = summary[configs[0]]
         print(f"ratio weft/baseline: ingest {weft['rate'] / base['rate']:.2f}x; summary query {base['summarise_ms'] / weft['query_ms']:.0f}x faster "
               f"(a live summary read vs. APEL's summariser GROUP BY over all records)")
 
