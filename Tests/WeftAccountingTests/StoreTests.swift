@@ -132,8 +132,8 @@ import WeftRPC
         let before = try mainFileSize()
         var memo = BenchmarkMemo()
         let now = Date()
-        // 50k records (~300 KiB of WAL per 1000 here): well over the 1000 WAL pages that ask
-        // for a checkpoint.
+        // 50k records: enough WAL pages to ask for checkpoints several times (the file must
+        // grow by 4 MB, 1000 pages, below).
         for b in 0..<50 {
             let records = try (0..<1000).map { i -> PreparedRecord in
                 var r = Records.job("w\(b)-\(i)", user: "/CN=user\(i % 40)")

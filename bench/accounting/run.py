@@ -119,11 +119,11 @@ def peak_rss_mib(pid):
     return float("nan")
 
 
-def run_weft(args, pb, batches, per_site):
+def run_weft(binary, in_flight, pb, per_site):
     accounting_pb2, records_pb2, accounting_grpc = pb
     data = tempfile.mkdtemp(prefix="weft-bench-acct-")
     port = free_port()
-    proc = subprocess.Popen([args.weft_now, "up", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--log-level", "warning"],
+    proc = subprocess.Popen([binary, "up", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--log-level", "warning"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 64 << 20)])
@@ -143,7 +143,7 @@ def run_weft(args, pb, batches, per_site):
         client_start = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         for site, encoded in sessions.items():
-            window = threading.Semaphore(args.in_flight_now)
+            window = threading.Semaphore(in_flight)
             requests = [accounting_pb2.PublishRecordsRequest(start=accounting_pb2.PublishStart(publisher_id=f"bench-{site}", site=site))]
 
             def gen():
@@ -259,8 +259,7 @@ def main():
     print(header)
     for _ in range(args.runs):
         for binary, window in configs:
-            args.in_flight_now, args.weft_now = window, binary
-            weft = run_weft(args, pb, None, per_site_batches)
+            weft = run_weft(binary, window, pb, per_site_batches)
             assert weft["records"] == args.records, weft
             assert weft["jobs_in_summaries"] == args.records, weft
             results[(binary, window)].append(weft)

@@ -16,8 +16,8 @@ import SQLite3
 /// `backgroundFrames` new frames, and a PASSIVE checkpoint runs beside the next commits.
 /// SQLite starts the log over only when a write begins with every frame copied, which commits
 /// arriving back to back rarely allow; so at `inlineFrames` the hook checkpoints inline, as
-/// SQLite itself would. By then the background has copied all but the last frames, so the
-/// inline checkpoint is short, and the log stays within `inlineFrames`.
+/// SQLite itself would; the background checkpoints have copied most frames by then, and the log
+/// stays within `inlineFrames` (checked by `walIsCheckpointedBesideTheCommits`).
 final class Checkpointer: Sendable {
     /// New WAL frames after which a background checkpoint is asked for (SQLite's default threshold).
     static let backgroundFrames: Int32 = 1000

@@ -251,10 +251,10 @@ struct HashedJobGroup: Hashable, Sendable {
 
     init(_ group: JobGroup) {
         self.group = group
-        // Hashed from the columns that tell a site's groups apart (user, submit host, month,
-        // cores, benchmark); the site, VO, infrastructure and benchmark type rarely differ
-        // between a site's groups and are compared by `==` only. Half the strings to hash,
-        // once per record.
+        // Hashed from the fields that tell a site's groups apart (user, submit host, month,
+        // cores, nodes, benchmark value): two of the key's eight strings instead of all eight.
+        // Groups that differ only in site, VO, infrastructure or benchmark type share a hash
+        // and are told apart by `==`.
         var hasher = Hasher()
         hasher.combine(group.columns.user)
         hasher.combine(group.columns.submitHost)
