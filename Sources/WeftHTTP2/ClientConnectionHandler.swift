@@ -232,9 +232,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             stream.headersSeen = true
             var httpStatus = 0, contentType = ""
             for h in headers {
-                if h.name == ":status" { httpStatus = Int(h.value) ?? 0 }
-                if h.name == "content-type" { contentType = h.value }
-                if h.name == "grpc-encoding", h.value != "identity" { stream.encoding = MessageCompression(rawValue: h.value) }
+                if h.known == .status { httpStatus = Int(h.value) ?? 0 }
+                if h.known == .contentType { contentType = h.value }
+                if h.known == .grpcEncoding, h.value != "identity" { stream.encoding = MessageCompression(rawValue: h.value) }
             }
             guard httpStatus == 200 else {
                 let code = GRPCHeaders.code(forHTTPStatus: httpStatus)
@@ -242,7 +242,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
                 session?.reset(streamID: streamID, errorCode: NGHTTP2_CANCEL.rawValue)
                 return
             }
-            if endStream || headers.contains(where: { $0.name == "grpc-status" }) {
+            if endStream || headers.contains(where: { $0.known == .grpcStatus }) {
                 // Trailers-only response.
                 endWithTrailers(stream, headers)
                 return
@@ -262,11 +262,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         var code: StatusCode = .unknown
         var message = "The server sent no grpc-status"
         for h in headers {
-            if h.name == "grpc-status" {
+            if h.known == .grpcStatus {
                 code = Int(h.value).map(StatusCode.init(wireValue:)) ?? .unknown
                 if message == "The server sent no grpc-status" { message = "" }
             }
-            if h.name == "grpc-message" { message = GRPCHeaders.percentDecode(h.value) }
+            if h.known == .grpcMessage { message = GRPCHeaders.percentDecode(h.value) }
         }
         if stream.deframer.bufferedBytes > 0, code == .ok {
             code = .internal

@@ -3,12 +3,6 @@ import WeftRPC
 
 /// The gRPC-over-HTTP/2 header rules (grpc/grpc `doc/PROTOCOL-HTTP2.md`).
 enum GRPCHeaders {
-    /// Headers that belong to the protocol and never appear as user metadata.
-    static let reserved: Set<String> = [
-        "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "grpc-status",
-        "grpc-message", "grpc-status-details-bin", "user-agent", "content-length", "host", "connection",
-    ]
-
     /// `grpc-timeout` text: at most 8 digits and a unit (H, M, S, m, u, n).
     static func encodeTimeout(_ d: Duration) -> String {
         let (s, atto) = d.components
@@ -77,7 +71,7 @@ enum GRPCHeaders {
     /// Metadata → HTTP/2 headers (`-bin` values base64 without padding).
     static func headers(from metadata: Metadata) -> [HTTP2Header] {
         metadata.compactMap { e in
-            if reserved.contains(e.key) || e.key.hasPrefix(":") { return nil }
+            if HeaderName(e.key).isReserved { return nil }
             switch e.value {
             case .string(let s): return HTTP2Header(e.key, s)
             case .binary(let b): return HTTP2Header(e.key, base64(b))
@@ -86,16 +80,16 @@ enum GRPCHeaders {
     }
 
     /// HTTP/2 headers → metadata (protocol headers left out, `-bin` values decoded; a comma-joined
-    /// binary header becomes several values).
+    /// binary header becomes several values). Names arrive lower case: nghttp2 rejects others.
     static func metadata(from headers: [HTTP2Header]) -> Metadata {
         var m = Metadata()
-        for h in headers where !h.name.hasPrefix(":") && !reserved.contains(h.name) {
+        for h in headers where !h.known.isReserved {
             if h.name.hasSuffix("-bin") {
                 for part in h.value.split(separator: ",") {
-                    if let bytes = unbase64(part.trimmingSpaces) { m.addBinary(bytes, forKey: h.name) }
+                    if let bytes = unbase64(part.trimmingSpaces) { m.append(lowercasedKey: h.name, .binary(bytes)) }
                 }
             } else {
-                m.addString(h.value, forKey: h.name)
+                m.append(lowercasedKey: h.name, .string(h.value))
             }
         }
         return m

@@ -4,13 +4,33 @@ import NIOCore
 /// One HTTP/2 header field.
 public struct HTTP2Header: Sendable, Hashable {
     /// Lower-case name (pseudo-headers start with `:`).
-    public var name: String
+    public var name: String {
+        didSet { known = HeaderName(name) }
+    }
     /// Value.
     public var value: String
+    /// What the name is to gRPC, recognised when the header is made.
+    private(set) var known: HeaderName
+
     /// Creates a header.
     public init(_ name: String, _ value: String) {
         self.name = name
         self.value = value
+        known = HeaderName(name)
+    }
+
+    /// A received header whose name was recognised from its bytes.
+    init(name: String, value: String, known: HeaderName) {
+        self.name = name
+        self.value = value
+        self.known = known
+    }
+
+    public static func == (a: HTTP2Header, b: HTTP2Header) -> Bool { a.name == b.name && a.value == b.value }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(value)
     }
 }
 
@@ -43,16 +63,22 @@ final class HTTP2Session {
     final class Outbound {
         var buffer: ByteBuffer
         var finished = false
-        var trailers: [HTTP2Header]?
+        var trailers: HeaderBlock?
         var deferred = false
         init(allocator: ByteBufferAllocator) { buffer = allocator.buffer(capacity: 0) }
     }
 
     private(set) var session: OpaquePointer?
     weak var delegate: HTTP2SessionDelegate?
-    private var pendingHeaders: [Int32: [HTTP2Header]] = [:]
-    private var pendingHeaderSize: [Int32: Int] = [:]
-    private var oversizedHeaderStreams = Set<Int32>()
+    /// The header block being received. HTTP/2 forbids interleaving a block (HEADERS and its
+    /// CONTINUATIONs) with other frames, so one block is in progress at a time.
+    private var pendingStreamID: Int32 = 0
+    private var pendingHeaders: [HTTP2Header] = []
+    private var pendingHeaderSize = 0
+    /// Whether the block in progress exceeded ``maxHeaderListSize``.
+    private var pendingOversized = false
+    /// The stream whose last header block was dropped as too large (until read).
+    private var oversizedStream: Int32?
     /// Frames received so far (any type); a connection that never sends one is dropped.
     private(set) var framesReceived = 0
     private var outbound: [Int32: Outbound] = [:]
@@ -141,23 +167,33 @@ final class HTTP2Session {
 
     // MARK: - Submitting
 
-    private func withNV<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
-        var storage: [UInt8] = []
-        var ranges: [(Int, Int, Int, Int)] = []
-        for h in headers {
-            let n0 = storage.count
-            storage.append(contentsOf: h.name.utf8)
-            let v0 = storage.count
-            storage.append(contentsOf: h.value.utf8)
-            ranges.append((n0, v0 - n0, v0, storage.count - v0))
+    /// Runs `body` with `headers` laid out as nghttp2 name/value pairs. nghttp2 copies them during
+    /// the submit call, so the layout lives on the stack; a constant block is handed over as is.
+    private func withNV<R>(_ headers: HeaderBlock, _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+        let list: [HTTP2Header]
+        switch headers {
+        case .constant(let block): return body(block.nva, block.count)
+        case .list(let l): list = l
         }
-        storage.append(0)
-        return storage.withUnsafeMutableBufferPointer { buf in
-            guard let base = buf.baseAddress else { return body(UnsafePointer(bitPattern: 1)!, 0) }
-            let nva = ranges.map { r in
-                nghttp2_nv(name: base + r.0, value: base + r.2, namelen: r.1, valuelen: r.3, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+        var total = 0
+        for h in list { total += h.name.utf8.count + h.value.utf8.count }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { bytes in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(list.count, 1)) { nva in
+                var at = 0
+                func place(_ s: String) -> (UnsafeMutablePointer<UInt8>, Int) {
+                    let start = bytes.baseAddress! + at
+                    let n = UnsafeMutableBufferPointer(rebasing: bytes[at...]).initialize(fromContentsOf: s.utf8)
+                    at += n
+                    return (start, n)
+                }
+                for (i, h) in list.enumerated() {
+                    let (name, nameLength) = place(h.name)
+                    let (value, valueLength) = place(h.value)
+                    nva.initializeElement(at: i, to: nghttp2_nv(name: name, value: value, namelen: nameLength, valuelen: valueLength,
+                                                                flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+                }
+                return body(UnsafePointer(nva.baseAddress!), list.count)
             }
-            return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }
     }
 
@@ -171,13 +207,13 @@ final class HTTP2Session {
     func submitRequest(_ headers: [HTTP2Header]) -> Int32 {
         guard let session else { return -1 }
         var provider = dataProvider()
-        let id = withNV(headers) { nva, n in nghttp2_submit_request(session, nil, nva, n, &provider, nil) }
+        let id = withNV(.list(headers)) { nva, n in nghttp2_submit_request(session, nil, nva, n, &provider, nil) }
         if id > 0 { outbound[id] = Outbound(allocator: allocator) }
         return id
     }
 
     /// Server: sends response headers; DATA and trailers follow through ``enqueue(_:streamID:)`` and ``finish(streamID:trailers:)``.
-    func submitResponse(streamID: Int32, _ headers: [HTTP2Header]) {
+    func submitResponse(streamID: Int32, _ headers: HeaderBlock) {
         guard let session else { return }
         var provider = dataProvider()
         if outbound[streamID] == nil { outbound[streamID] = Outbound(allocator: allocator) }
@@ -185,7 +221,7 @@ final class HTTP2Session {
     }
 
     /// Server: a single HEADERS frame with END_STREAM (a trailers-only response).
-    func submitHeadersOnly(streamID: Int32, _ headers: [HTTP2Header]) {
+    func submitHeadersOnly(streamID: Int32, _ headers: HeaderBlock) {
         guard let session else { return }
         outbound[streamID] = nil
         _ = withNV(headers) { nva, n in nghttp2_submit_response(session, streamID, nva, n, nil) }
@@ -194,13 +230,17 @@ final class HTTP2Session {
     /// Appends bytes to a stream's outbound DATA.
     func enqueue(_ bytes: ByteBuffer, streamID: Int32) {
         guard let o = outbound[streamID] else { return }
-        var b = bytes
-        o.buffer.writeBuffer(&b)
+        if o.buffer.readableBytes == 0 {
+            o.buffer = bytes
+        } else {
+            var b = bytes
+            o.buffer.writeBuffer(&b)
+        }
         resume(o, streamID)
     }
 
     /// Ends a stream's outbound side, with trailers (server) or END_STREAM on the last DATA (client).
-    func finish(streamID: Int32, trailers: [HTTP2Header]?) {
+    func finish(streamID: Int32, trailers: HeaderBlock?) {
         guard let o = outbound[streamID] else { return }
         o.finished = true
         o.trailers = trailers
@@ -254,28 +294,40 @@ final class HTTP2Session {
     // MARK: - Callback entry points (called by the C trampolines below)
 
     fileprivate func beginHeaders(_ streamID: Int32) -> Int32 {
-        pendingHeaders[streamID] = []
-        pendingHeaderSize[streamID] = 0
+        pendingStreamID = streamID
+        pendingHeaders = []
+        pendingHeaders.reserveCapacity(12)
+        pendingHeaderSize = 0
+        pendingOversized = false
         return 0
     }
 
     fileprivate func header(_ streamID: Int32, _ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Int32 {
+        guard streamID == pendingStreamID, !pendingOversized else { return 0 }
         // RFC 7541 size: name + value + 32 per field. Past the limit the block is dropped (the
         // delegate gets an empty list and `headerListTooLarge`), decoding continues so HPACK stays in sync.
-        let size = pendingHeaderSize[streamID, default: 0] + name.count + value.count + 32
-        pendingHeaderSize[streamID] = size
-        if size > maxHeaderListSize {
-            pendingHeaders[streamID] = nil
-            oversizedHeaderStreams.insert(streamID)
+        pendingHeaderSize += name.count + value.count + 32
+        if pendingHeaderSize > maxHeaderListSize {
+            pendingHeaders = []
+            pendingOversized = true
             return 0
         }
-        pendingHeaders[streamID]?.append(HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        pendingHeaders.append(HTTP2Header(name: String(decoding: name, as: UTF8.self), value: Self.value(value), known: HeaderName(name)))
         return 0
+    }
+
+    /// A header value as a String; gRPC's content type (one byte past the inline small-string
+    /// limit, and in every request) comes from a literal instead of a new allocation.
+    private static func value(_ bytes: UnsafeRawBufferPointer) -> String {
+        if bytes.count == 16, bytes.elementsEqual("application/grpc".utf8) { return "application/grpc" }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Whether the header block just received for `streamID` exceeded the limit (cleared when read).
     func takeHeaderListTooLarge(_ streamID: Int32) -> Bool {
-        oversizedHeaderStreams.remove(streamID) != nil
+        guard oversizedStream == streamID else { return false }
+        oversizedStream = nil
+        return true
     }
 
     fileprivate func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
@@ -285,8 +337,12 @@ final class HTTP2Session {
         switch UInt32(hd.type) {
         case NGHTTP2_HEADERS.rawValue:
             delegate?.sessionReceivedWorkFrame()
-            pendingHeaderSize[hd.stream_id] = nil
-            let headers = pendingHeaders.removeValue(forKey: hd.stream_id) ?? []
+            var headers: [HTTP2Header] = []
+            if hd.stream_id == pendingStreamID {
+                swap(&headers, &pendingHeaders)
+                if pendingOversized { oversizedStream = hd.stream_id }
+                pendingStreamID = 0
+            }
             delegate?.sessionReceivedHeaders(headers, streamID: hd.stream_id, endStream: endStream)
         case NGHTTP2_DATA.rawValue:
             delegate?.sessionReceivedWorkFrame()
@@ -308,9 +364,8 @@ final class HTTP2Session {
 
     fileprivate func streamClosed(_ streamID: Int32, _ errorCode: UInt32) -> Int32 {
         outbound[streamID] = nil
-        pendingHeaders[streamID] = nil
-        pendingHeaderSize[streamID] = nil
-        oversizedHeaderStreams.remove(streamID)
+        if pendingStreamID == streamID { pendingStreamID = 0 }
+        if oversizedStream == streamID { oversizedStream = nil }
         delegate?.sessionClosedStream(streamID, errorCode: errorCode)
         return 0
     }
@@ -340,6 +395,41 @@ final class HTTP2Session {
             onOutboundDrained?(streamID)
         }
         return n
+    }
+}
+
+/// A header list to submit: built for one use, or a constant block laid out once.
+enum HeaderBlock {
+    /// Headers built for this use (copied by nghttp2 when submitted).
+    case list([HTTP2Header])
+    /// A block laid out once for the life of the process.
+    case constant(ConstantHeaderBlock)
+}
+
+/// A header list laid out once as nghttp2 name/value pairs and never freed, for the blocks that
+/// almost every gRPC response sends unchanged. nghttp2 references its bytes without copying them.
+final class ConstantHeaderBlock: @unchecked Sendable {
+    // Immutable after init; the memory is never freed (the blocks are static constants).
+    let nva: UnsafePointer<nghttp2_nv>
+    let count: Int
+    /// The headers, for logging and tests.
+    let headers: [HTTP2Header]
+
+    /// Lays out `headers` (names must be lower case, as HTTP/2 requires).
+    init(_ headers: [HTTP2Header]) {
+        self.headers = headers
+        let nva = UnsafeMutablePointer<nghttp2_nv>.allocate(capacity: max(headers.count, 1))
+        for (i, h) in headers.enumerated() {
+            let name = Array(h.name.utf8), value = Array(h.value.utf8)
+            let n = UnsafeMutablePointer<UInt8>.allocate(capacity: max(name.count, 1))
+            n.initialize(from: name, count: name.count)
+            let v = UnsafeMutablePointer<UInt8>.allocate(capacity: max(value.count, 1))
+            v.initialize(from: value, count: value.count)
+            let flags = NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue | NGHTTP2_NV_FLAG_NO_COPY_VALUE.rawValue
+            (nva + i).initialize(to: nghttp2_nv(name: n, value: v, namelen: name.count, valuelen: value.count, flags: UInt8(flags)))
+        }
+        self.nva = UnsafePointer(nva)
+        count = headers.count
     }
 }
 

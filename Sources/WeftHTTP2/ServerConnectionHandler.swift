@@ -43,9 +43,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     final class Call {
         let streamID: Int32
         var deframer: GRPCDeframer
-        let sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation
+        /// Where requests of a streaming call go; nil for single-request calls (see `buffered`).
+        let sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation?
         let requestEncoding: MessageCompression?
-        let acceptsEncodings: Set<String>
+        /// The client's `grpc-accept-encoding`, parsed only when a handler asks for compression.
+        let acceptEncoding: String
         var task: Task<Void, Never>?
         var responseStarted = false
         var ended = false
@@ -60,14 +62,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         /// Requests of a single-request call, collected before it starts; nil for streaming calls.
         var buffered: [InboundMessage]?
 
-        init(streamID: Int32, maxMessageSize: Int, sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation,
-             requestEncoding: MessageCompression?, acceptsEncodings: Set<String>, context: ResponseMetadata) {
+        init(streamID: Int32, maxMessageSize: Int, sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation?,
+             requestEncoding: MessageCompression?, acceptEncoding: String, context: ResponseMetadata) {
             self.streamID = streamID
             self.deframer = GRPCDeframer(maxMessageSize: maxMessageSize)
             self.sink = sink
             self.requestEncoding = requestEncoding
-            self.acceptsEncodings = acceptsEncodings
+            self.acceptEncoding = acceptEncoding
             self.context = context
+            if sink == nil { buffered = [] }
+        }
+
+        /// Whether the client accepts `encoding` for response messages.
+        func accepts(_ encoding: String) -> Bool {
+            acceptEncoding.split(separator: ",").contains { $0.trimmingSpaces == encoding }
         }
     }
 
@@ -337,13 +345,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         }
         var method = "", path = "", contentType = "", timeout: String?, encoding: String?, accept = ""
         for h in headers {
-            switch h.name {
-            case ":method": method = h.value
-            case ":path": path = h.value
-            case "content-type": contentType = h.value
-            case "grpc-timeout": timeout = h.value
-            case "grpc-encoding": encoding = h.value
-            case "grpc-accept-encoding": accept = h.value
+            switch h.known {
+            case .method: method = h.value
+            case .path: path = h.value
+            case .contentType: contentType = h.value
+            case .grpcTimeout: timeout = h.value
+            case .grpcEncoding: encoding = h.value
+            case .grpcAcceptEncoding: accept = h.value
             default: break
             }
         }
@@ -352,7 +360,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             return
         }
         guard contentType.hasPrefix("application/grpc") else {
-            session?.submitHeadersOnly(streamID: streamID, [HTTP2Header(":status", "415"), HTTP2Header("content-type", "text/plain")])
+            session?.submitHeadersOnly(streamID: streamID, .list([HTTP2Header(":status", "415"), HTTP2Header("content-type", "text/plain")]))
             scheduleFlush()
             return
         }
@@ -380,16 +388,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             sendTrailersOnly(streamID: streamID, status: earlyError, trailers: [:])
             return
         }
-        let (requests, sink) = AsyncThrowingStream<InboundMessage, any Error>.makeStream()
-        let accepts = Set(accept.split(separator: ",").map { String($0.trimmingSpaces) })
-        let responseContext = ResponseMetadata()
-        let call = Call(streamID: streamID, maxMessageSize: limits.maxReceiveMessageSize, sink: sink,
-                        requestEncoding: requestEncoding, acceptsEncodings: accepts, context: responseContext)
         // Unary and server-streaming calls take exactly one request: it is collected before the
         // handler starts, which then reads it from an array instead of a stream.
-        if let kind = server.router.kind(ofPath: path), kind == .unary || kind == .serverStreaming {
-            call.buffered = []
+        var requests: AsyncThrowingStream<InboundMessage, any Error>?
+        var sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation?
+        if let kind = server.router.kind(ofPath: path), kind == .unary || kind == .serverStreaming {} else {
+            (requests, sink) = AsyncThrowingStream<InboundMessage, any Error>.makeStream()
         }
+        let call = Call(streamID: streamID, maxMessageSize: limits.maxReceiveMessageSize, sink: sink,
+                        requestEncoding: requestEncoding, acceptEncoding: accept, context: ResponseMetadata())
         call.start = StartInfo(path: path, metadata: GRPCHeaders.metadata(from: headers), deadline: deadline, requests: requests)
         calls[streamID] = call
         if call.buffered == nil { readyToStart.append(call) }
@@ -408,9 +415,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
                 var headers = [HTTP2Header(":status", String(response.status))] + response.headers
                 headers.append(HTTP2Header("content-length", String(response.body.count)))
                 if request.method == "HEAD" || response.body.isEmpty {
-                    session.submitHeadersOnly(streamID: streamID, headers)
+                    session.submitHeadersOnly(streamID: streamID, .list(headers))
                 } else {
-                    session.submitResponse(streamID: streamID, headers)
+                    session.submitResponse(streamID: streamID, .list(headers))
                     var buffer = this.context?.channel.allocator.buffer(capacity: response.body.count) ?? ByteBuffer()
                     buffer.writeBytes(response.body)
                     session.enqueue(buffer, streamID: streamID)
@@ -426,7 +433,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         var path: String
         var metadata: Metadata
         var deadline: ContinuousClock.Instant?
-        var requests: AsyncThrowingStream<InboundMessage, any Error>
+        /// The request stream of a streaming call; nil for single-request calls.
+        var requests: AsyncThrowingStream<InboundMessage, any Error>?
     }
 
     /// Starts the calls that became ready during the last `mem_recv`. Each runs with
@@ -442,18 +450,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             guard let start = call.start, !call.ended else { continue }
             call.start = nil
             let streamID = call.streamID
+            let boundCall = NIOLoopBound(call, eventLoop: loop)
             let responseContext = call.context
             let requests: RPCAsyncSequence<[UInt8]>
             if let buffered = call.buffered {
-                requests = RPCAsyncSequence(BufferedRequests(messages: buffered, call: responseContext))
+                responseContext.requestCompressed = buffered.first?.compressed ?? false
+                requests = RPCAsyncSequence(elements: buffered.map(\.bytes))
                 call.buffered = []
-            } else {
+            } else if let base = start.requests {
                 let credit: @Sendable () -> Void = {
                     if loop.inEventLoop { bound.value.messageTaken(streamID: streamID) } else {
                         loop.execute { bound.value.messageTaken(streamID: streamID) }
                     }
                 }
-                requests = RPCAsyncSequence(CreditingSequence(base: start.requests, call: responseContext, credit: credit))
+                requests = RPCAsyncSequence(CreditingSequence(base: base, call: responseContext, credit: credit))
+            } else {
+                // Not reached: a call without collected requests always has a request stream.
+                sendEnd(call, status: RPCStatus(code: .internal, message: "No request stream"), trailers: [:])
+                continue
             }
             let stream = ServerStream(
                 path: start.path, metadata: start.metadata, peer: peer, deadline: start.deadline,
@@ -461,10 +475,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
                 responses: RPCWriter { part in
                     if loop.inEventLoop {
                         // On the loop (the usual case): write now; wait only when the peer is slow.
-                        if let wait = try bound.value.write(part, streamID: streamID) { try await wait.get() }
+                        if let wait = try bound.value.write(part, call: boundCall.value) { try await wait.get() }
                     } else {
                         try await loop.flatSubmit {
-                            do { return try bound.value.write(part, streamID: streamID) ?? loop.makeSucceededVoidFuture() } catch {
+                            do { return try bound.value.write(part, call: boundCall.value) ?? loop.makeSucceededVoidFuture() } catch {
                                 return loop.makeFailedFuture(error)
                             }
                         }.get()
@@ -497,14 +511,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
                     call.buffered?.append(inbound)
                 } else {
                     call.credit.delivered(wireSize: m.wireSize)
-                    call.sink.yield(inbound)
+                    call.sink?.yield(inbound)
                 }
             }
         } catch let error as RPCError {
             // Fail the call: the handler's request sequence throws, and the status goes out now.
             // The status goes out now; the rest of the request is consumed and dropped (a reset
             // here would make nghttp2 drop the queued trailers).
-            call.sink.finish(throwing: error)
+            call.sink?.finish(throwing: error)
             call.task?.cancel()
             sendEnd(call, status: error.status, trailers: [:])
         } catch {}
@@ -517,12 +531,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     private func finishRequests(_ call: Call) {
         guard !call.requestsFinished else { return }
         call.requestsFinished = true
-        if call.buffered != nil, call.start != nil, !call.ended { readyToStart.append(call) }
-        if call.deframer.bufferedBytes > 0 {
-            call.sink.finish(throwing: RPCError(code: .internal, message: "Request stream ended in the middle of a message"))
-        } else {
-            call.sink.finish()
+        let truncated = call.deframer.bufferedBytes > 0
+        let error = RPCError(code: .internal, message: "Request stream ended in the middle of a message")
+        guard let sink = call.sink else {
+            if truncated {
+                sendEnd(call, status: error.status, trailers: [:])
+            } else if call.start != nil, !call.ended {
+                readyToStart.append(call)
+            }
+            return
         }
+        if truncated { sink.finish(throwing: error) } else { sink.finish() }
     }
 
     func sessionClosedStream(_ streamID: Int32, errorCode: UInt32) {
@@ -537,7 +556,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     /// The client went away (RST_STREAM or connection loss): the handler sees cancellation.
     private func abort(_ call: Call) {
         call.ended = true
-        call.sink.finish(throwing: CancellationError())
+        call.sink?.finish(throwing: CancellationError())
         call.task?.cancel()
         for w in call.drainWaiters { w.fail(RPCError(code: .cancelled, message: "The call was cancelled")) }
         call.drainWaiters.removeAll()
@@ -555,19 +574,33 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
 
     // MARK: Responses
 
-    private func responseHeaders(_ call: Call, metadata: Metadata) -> [HTTP2Header] {
-        var h = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")]
+    /// The response headers of a call without metadata or compression, and the trailers of a
+    /// call that ended OK without trailing metadata: what almost every response sends.
+    private static let plainResponseHeaders = ConstantHeaderBlock([
+        HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc"),
+        HTTP2Header("grpc-accept-encoding", MessageCompression.acceptHeader),
+    ])
+    private static let okTrailers = ConstantHeaderBlock([HTTP2Header("grpc-status", "0")])
+
+    private func responseHeaders(_ call: Call, metadata: Metadata) -> HeaderBlock {
         // The encoding is fixed by the headers: chosen when the response starts.
         call.responseCompression = call.context.compression.flatMap {
-            call.acceptsEncodings.contains($0) ? MessageCompression(rawValue: $0) : nil
+            call.accepts($0) ? MessageCompression(rawValue: $0) : nil
         }
+        if call.responseCompression == nil, metadata.isEmpty { return .constant(Self.plainResponseHeaders) }
+        var h = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")]
         if let c = call.responseCompression { h.append(HTTP2Header("grpc-encoding", c.rawValue)) }
         h.append(HTTP2Header("grpc-accept-encoding", MessageCompression.acceptHeader))
         h += GRPCHeaders.headers(from: metadata)
-        return h
+        return .list(h)
     }
 
-    private func statusHeaders(_ status: RPCStatus, trailers: Metadata) -> [HTTP2Header] {
+    private func statusHeaders(_ status: RPCStatus, trailers: Metadata) -> HeaderBlock {
+        if status.code == .ok, status.message.isEmpty, trailers.isEmpty { return .constant(Self.okTrailers) }
+        return .list(statusHeaderList(status, trailers: trailers))
+    }
+
+    private func statusHeaderList(_ status: RPCStatus, trailers: Metadata) -> [HTTP2Header] {
         var h = [HTTP2Header("grpc-status", String(status.code.rawValue))]
         if !status.message.isEmpty { h.append(HTTP2Header("grpc-message", GRPCHeaders.percentEncode(status.message))) }
         h += GRPCHeaders.headers(from: trailers)
@@ -581,8 +614,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     }
 
     private func sendTrailersOnly(streamID: Int32, status: RPCStatus, trailers: Metadata) {
-        let h = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")] + statusHeaders(status, trailers: trailers)
-        session?.submitHeadersOnly(streamID: streamID, h)
+        let h = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")] + statusHeaderList(status, trailers: trailers)
+        session?.submitHeadersOnly(streamID: streamID, .list(h))
         scheduleFlush()
     }
 
@@ -599,11 +632,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
 
     /// Writes one response part for the handler. Returns a future to wait for when the peer is
     /// behind (outbound bytes above the watermark), nil when the handler may go on at once.
-    fileprivate func write(_ part: ResponsePart, streamID: Int32) throws -> EventLoopFuture<Void>? {
+    fileprivate func write(_ part: ResponsePart, call: Call) throws -> EventLoopFuture<Void>? {
         guard let context else { throw RPCError(code: .unavailable, message: "Connection closed") }
-        guard let call = calls[streamID], !call.ended else {
-            throw RPCError(code: .cancelled, message: "The call has ended")
-        }
+        // A call that ended (its status sent, or aborted by the peer) takes no more parts.
+        guard !call.ended else { throw RPCError(code: .cancelled, message: "The call has ended") }
+        let streamID = call.streamID
         switch part {
         case .metadata(let m):
             startResponse(call, metadata: m)
@@ -666,24 +699,4 @@ struct CreditingSequence: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), call: call, credit: credit) }
-}
-
-/// The requests of a single-request call, collected before it started.
-struct BufferedRequests: AsyncSequence, Sendable {
-    let messages: [InboundMessage]
-    let call: ResponseMetadata
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var index = 0
-        let messages: [InboundMessage]
-        let call: ResponseMetadata
-        mutating func next() async throws -> [UInt8]? {
-            guard index < messages.count else { return nil }
-            defer { index += 1 }
-            call.requestCompressed = messages[index].compressed
-            return messages[index].bytes
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(messages: messages, call: call) }
 }

@@ -172,23 +172,39 @@ public struct RPCWriter<Element: Sendable>: Sendable {
 public struct RPCAsyncSequence<Element: Sendable>: AsyncSequence, Sendable {
     /// The type-erased iterator.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: any AsyncIteratorProtocol<Element, any Error>
+        var erased: (any AsyncIteratorProtocol<Element, any Error>)?
+        var elements: [Element]
+        var index = 0
         /// Returns the next element, or nil at the end.
-        public mutating func next() async throws -> Element? { try await base.next(isolation: nil) }
+        public mutating func next() async throws -> Element? { try await next(isolation: nil) }
         /// Returns the next element, or nil at the end.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
-            try await base.next(isolation: actor)
+            if erased != nil { return try await erased?.next(isolation: actor) }
+            guard index < elements.count else { return nil }
+            defer { index += 1 }
+            return elements[index]
         }
     }
 
-    private let makeIterator: @Sendable () -> any AsyncIteratorProtocol<Element, any Error>
+    private let makeIterator: (@Sendable () -> any AsyncIteratorProtocol<Element, any Error>)?
+    /// The elements of a sequence made from an array (no type erasure, no allocation per element).
+    let elements: [Element]?
 
     /// Wraps a sendable async sequence.
     public init<S: AsyncSequence & Sendable>(_ base: S) where S.Element == Element {
         makeIterator = { AsyncErasedIterator(base.makeAsyncIterator()) }
+        elements = nil
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: makeIterator()) }
+    /// A sequence of elements that are all already at hand (a single-request call's request).
+    public init(elements: [Element]) {
+        makeIterator = nil
+        self.elements = elements
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(erased: makeIterator?(), elements: elements ?? [])
+    }
 
     /// A sequence that converts each element with `transform`.
     public func mapElements<T: Sendable>(_ transform: @escaping @Sendable (Element) throws -> T) -> RPCAsyncSequence<T> {

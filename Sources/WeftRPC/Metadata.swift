@@ -59,6 +59,11 @@ public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLit
         entries.append(Entry(key: key.lowercased(), value: value))
     }
 
+    /// Appends a value under a key the caller knows to be lower case already (HTTP/2 header names).
+    package mutating func append(lowercasedKey key: String, _ value: Value) {
+        entries.append(Entry(key: key, value: value))
+    }
+
     /// Removes every value for `key`.
     public mutating func removeAll(forKey key: String) {
         let k = key.lowercased()

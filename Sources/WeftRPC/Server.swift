@@ -55,6 +55,7 @@ public struct RPCRouter: Sendable {
 
     /// Reads exactly one request message.
     static func single<M: ProtoMessage>(_ requests: RPCAsyncSequence<[UInt8]>, as: M.Type) async throws -> M {
+        if let elements = requests.elements, elements.count == 1 { return try decode(elements[0], as: M.self) }
         var it = requests.makeAsyncIterator()
         guard let first = try await it.next() else {
             throw RPCError(code: .internal, message: "Protocol error: no request message for a unary call")
