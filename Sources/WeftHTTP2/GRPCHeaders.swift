@@ -83,7 +83,9 @@ enum GRPCHeaders {
     /// binary header becomes several values). Names arrive lower case: nghttp2 rejects others.
     static func metadata(from headers: [HTTP2Header]) -> Metadata {
         var m = Metadata()
-        for h in headers where !h.known.isReserved {
+        // By index: reading the headers in place, not copying each one out.
+        for i in headers.indices where !headers[i].known.isReserved {
+            let h = headers[i]
             if h.name.hasSuffix("-bin") {
                 for part in h.value.split(separator: ",") {
                     if let bytes = unbase64(part.trimmingSpaces) { m.append(lowercasedKey: h.name, .binary(bytes)) }

@@ -1,4 +1,9 @@
 import CNghttp2
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import NIOCore
 
 /// One HTTP/2 header field.
@@ -79,6 +84,8 @@ final class HTTP2Session {
     private var pendingOversized = false
     /// The stream whose last header block was dropped as too large (until read).
     private var oversizedStream: Int32?
+    /// The last value received for each protocol header (see `recentValue`).
+    private var recentValues = [String](repeating: "", count: HeaderName.count)
     /// Frames received so far (any type); a connection that never sends one is dropped.
     private(set) var framesReceived = 0
     private var outbound: [Int32: Outbound] = [:]
@@ -312,15 +319,26 @@ final class HTTP2Session {
             pendingOversized = true
             return 0
         }
-        pendingHeaders.append(HTTP2Header(name: String(decoding: name, as: UTF8.self), value: Self.value(value), known: HeaderName(name)))
+        let known = HeaderName(name)
+        let nameString = known.literal ?? String(decoding: name, as: UTF8.self)
+        pendingHeaders.append(HTTP2Header(name: nameString, value: recentValue(known, value), known: known))
         return 0
     }
 
-    /// A header value as a String; gRPC's content type (one byte past the inline small-string
-    /// limit, and in every request) comes from a literal instead of a new allocation.
-    private static func value(_ bytes: UnsafeRawBufferPointer) -> String {
-        if bytes.count == 16, bytes.elementsEqual("application/grpc".utf8) { return "application/grpc" }
-        return String(decoding: bytes, as: UTF8.self)
+    /// A header value as a String. A protocol header's value is usually the one the previous
+    /// request on this connection sent (path, content type, user agent, authority), so that
+    /// String is reused instead of a new one allocated.
+    private func recentValue(_ known: HeaderName, _ bytes: UnsafeRawBufferPointer) -> String {
+        guard known.isReserved else { return String(decoding: bytes, as: UTF8.self) }
+        let i = Int(known.rawValue)
+        let same = recentValues[i].utf8.withContiguousStorageIfAvailable {
+            guard $0.count == bytes.count, let a = $0.baseAddress, let b = bytes.baseAddress else { return $0.count == bytes.count }
+            return memcmp(a, b, $0.count) == 0
+        }
+        if same == true { return recentValues[i] }
+        let value = String(decoding: bytes, as: UTF8.self)
+        recentValues[i] = value
+        return value
     }
 
     /// Whether the header block just received for `streamID` exceeded the limit (cleared when read).

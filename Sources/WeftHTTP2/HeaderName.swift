@@ -1,4 +1,8 @@
-import CNghttp2
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// The header names the gRPC layers act on, recognised once from a name's bytes (length, then the
 /// bytes), so that no layer compares or hashes header-name strings per call.
@@ -12,10 +16,35 @@ enum HeaderName: UInt8, Sendable {
     /// Whether the header belongs to the protocol and never appears as user metadata.
     var isReserved: Bool { self != .other }
 
+    /// Number of cases.
+    static let count = Int(HeaderName.other.rawValue) + 1
+
+    /// The name as a literal (no allocation), for every case that names one header.
+    var literal: String? {
+        switch self {
+        case .method: ":method"
+        case .path: ":path"
+        case .status: ":status"
+        case .contentType: "content-type"
+        case .te: "te"
+        case .userAgent: "user-agent"
+        case .contentLength: "content-length"
+        case .host: "host"
+        case .connection: "connection"
+        case .grpcTimeout: "grpc-timeout"
+        case .grpcEncoding: "grpc-encoding"
+        case .grpcAcceptEncoding: "grpc-accept-encoding"
+        case .grpcStatus: "grpc-status"
+        case .grpcMessage: "grpc-message"
+        case .grpcStatusDetailsBin: "grpc-status-details-bin"
+        case .otherPseudo, .other: nil
+        }
+    }
+
     /// Recognises a lower-case header name.
     init(_ name: UnsafeRawBufferPointer) {
         func equals(_ literal: StaticString) -> Bool {
-            literal.utf8CodeUnitCount == name.count && literal.withUTF8Buffer { name.elementsEqual($0) }
+            literal.utf8CodeUnitCount == name.count && name.baseAddress.map { memcmp(literal.utf8Start, $0, name.count) == 0 } == true
         }
         guard let first = name.first else { self = .other; return }
         if first == UInt8(ascii: ":") {

@@ -344,14 +344,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             return
         }
         var method = "", path = "", contentType = "", timeout: String?, encoding: String?, accept = ""
-        for h in headers {
-            switch h.known {
-            case .method: method = h.value
-            case .path: path = h.value
-            case .contentType: contentType = h.value
-            case .grpcTimeout: timeout = h.value
-            case .grpcEncoding: encoding = h.value
-            case .grpcAcceptEncoding: accept = h.value
+        for i in headers.indices {
+            switch headers[i].known {
+            case .method: method = headers[i].value
+            case .path: path = headers[i].value
+            case .contentType: contentType = headers[i].value
+            case .grpcTimeout: timeout = headers[i].value
+            case .grpcEncoding: encoding = headers[i].value
+            case .grpcAcceptEncoding: accept = headers[i].value
             default: break
             }
         }
@@ -447,8 +447,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         for call in ready {
-            guard let start = call.start, !call.ended else { continue }
-            call.start = nil
+            guard !call.ended, let start = call.start.take() else { continue }
             let streamID = call.streamID
             let boundCall = NIOLoopBound(call, eventLoop: loop)
             let responseContext = call.context

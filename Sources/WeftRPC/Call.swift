@@ -56,21 +56,80 @@ public struct CallOptions: Sendable {
 }
 
 /// What a server handler knows about its call, and how it sets response metadata.
+///
+/// A value type with copy-on-write storage: it is passed through interceptors, closures and
+/// tasks, and a copy costs one retain until someone changes it.
 public struct ServerContext: Sendable {
+    private final class Storage: @unchecked Sendable {
+        // Mutated only through a uniquely referenced copy (see `mutable`), so never shared while written.
+        var descriptor: MethodDescriptor
+        var requestMetadata: Metadata
+        var peer: String
+        var deadline: ContinuousClock.Instant?
+        var peerCertificateSubject: String?
+        var attributes: [String: String]
+        let response: ResponseMetadata
+
+        init(descriptor: MethodDescriptor, requestMetadata: Metadata, peer: String, deadline: ContinuousClock.Instant?,
+             peerCertificateSubject: String?, attributes: [String: String], response: ResponseMetadata) {
+            self.descriptor = descriptor
+            self.requestMetadata = requestMetadata
+            self.peer = peer
+            self.deadline = deadline
+            self.peerCertificateSubject = peerCertificateSubject
+            self.attributes = attributes
+            self.response = response
+        }
+
+        func copy() -> Storage {
+            Storage(descriptor: descriptor, requestMetadata: requestMetadata, peer: peer, deadline: deadline,
+                    peerCertificateSubject: peerCertificateSubject, attributes: attributes, response: response)
+        }
+    }
+
+    private var storage: Storage
+
+    private var mutable: Storage {
+        mutating get {
+            if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+            return storage
+        }
+    }
+
     /// The method being called.
-    public var descriptor: MethodDescriptor
+    public var descriptor: MethodDescriptor {
+        get { storage.descriptor }
+        set { mutable.descriptor = newValue }
+    }
     /// Request metadata (custom headers; `authorization` included).
-    public var requestMetadata: Metadata
+    public var requestMetadata: Metadata {
+        get { storage.requestMetadata }
+        set { mutable.requestMetadata = newValue }
+        _modify { yield &mutable.requestMetadata }
+    }
     /// The peer, e.g. `ipv4:127.0.0.1:53412` or `in-process`.
-    public var peer: String
+    public var peer: String {
+        get { storage.peer }
+        set { mutable.peer = newValue }
+    }
     /// The instant after which the client no longer waits, if it set a timeout.
-    public var deadline: ContinuousClock.Instant?
+    public var deadline: ContinuousClock.Instant? {
+        get { storage.deadline }
+        set { mutable.deadline = newValue }
+    }
     /// The subject (RFC 2253) of the client certificate verified by mutual TLS, if any.
-    public var peerCertificateSubject: String?
+    public var peerCertificateSubject: String? {
+        get { storage.peerCertificateSubject }
+        set { mutable.peerCertificateSubject = newValue }
+    }
     /// Values that interceptors attach for handlers (e.g. the authenticated identity).
-    public var attributes: [String: String]
+    public var attributes: [String: String] {
+        get { storage.attributes }
+        set { mutable.attributes = newValue }
+        _modify { yield &mutable.attributes }
+    }
     /// Response metadata; shared with the transport, which sends it.
-    public let response: ResponseMetadata
+    public var response: ResponseMetadata { storage.response }
 
     /// Creates a context.
     public init(
@@ -82,13 +141,8 @@ public struct ServerContext: Sendable {
         response: ResponseMetadata = ResponseMetadata(),
         peerCertificateSubject: String? = nil
     ) {
-        self.peerCertificateSubject = peerCertificateSubject
-        self.descriptor = descriptor
-        self.requestMetadata = requestMetadata
-        self.peer = peer
-        self.deadline = deadline
-        self.attributes = attributes
-        self.response = response
+        storage = Storage(descriptor: descriptor, requestMetadata: requestMetadata, peer: peer, deadline: deadline,
+                          peerCertificateSubject: peerCertificateSubject, attributes: attributes, response: response)
     }
 }
 

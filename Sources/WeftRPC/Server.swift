@@ -156,12 +156,17 @@ public struct RPCServer: Sendable {
         }
         let chain = interceptors
         let handler = route.handler
+        let requests = stream.requests
         let status: RPCStatus
         var trailers: Metadata = [:]
         do {
-            try await withDeadline(stream.deadline) {
-                try await Self.run(chain[...], context: context) { ctx in
-                    try await handler(stream.requests, messageWriter, ctx)
+            if chain.isEmpty, stream.deadline == nil {
+                try await handler(requests, messageWriter, context)
+            } else {
+                try await withDeadline(stream.deadline) {
+                    try await Self.run(chain[...], context: context) { ctx in
+                        try await handler(requests, messageWriter, ctx)
+                    }
                 }
             }
             status = .ok

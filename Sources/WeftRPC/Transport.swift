@@ -47,23 +47,26 @@ public protocol ClientTransport: Sendable {
 }
 
 /// The server's side of one incoming call, as a transport hands it to ``RPCServer/handle(_:)``.
-public struct ServerStream: Sendable {
+///
+/// A class: it is handed through tasks and closures, and copying a reference is one retain where
+/// copying its nine fields would be nine.
+public final class ServerStream: Sendable {
     /// The `:path`, e.g. `/grpc.health.v1.Health/Check`.
-    public var path: String
+    public let path: String
     /// Request metadata.
-    public var metadata: Metadata
+    public let metadata: Metadata
     /// The peer's address.
-    public var peer: String
+    public let peer: String
     /// The client's deadline, if it sent one.
-    public var deadline: ContinuousClock.Instant?
+    public let deadline: ContinuousClock.Instant?
     /// The subject of the client certificate the peer proved over mutual TLS, if any.
-    public var peerCertificateSubject: String?
+    public let peerCertificateSubject: String?
     /// Serialized request messages; ends when the client half-closes.
-    public var requests: RPCAsyncSequence<[UInt8]>
+    public let requests: RPCAsyncSequence<[UInt8]>
     /// Where response parts go; `.end` is written exactly once, last.
-    public var responses: RPCWriter<ResponsePart>
+    public let responses: RPCWriter<ResponsePart>
     /// Response metadata and compression the handler sets; shared with the transport.
-    public var responseMetadata: ResponseMetadata
+    public let responseMetadata: ResponseMetadata
 
     /// Creates a server stream.
     public init(

@@ -32,6 +32,26 @@ struct GRPCHeaderTests {
         #expect(GRPCHeaders.percentDecode("bad %zz and %4") == "bad %zz and %4")
     }
 
+    @Test func headerNamesAreRecognisedFromTheirBytes() {
+        let known: [HeaderName] = [.method, .path, .status, .contentType, .te, .userAgent, .contentLength, .host, .connection,
+                                   .grpcTimeout, .grpcEncoding, .grpcAcceptEncoding, .grpcStatus, .grpcMessage, .grpcStatusDetailsBin]
+        for name in known {
+            let literal = name.literal ?? ""
+            #expect(HeaderName(literal) == name, "\(literal)")
+            #expect(HTTP2Header(literal, "v").known == name)
+        }
+        #expect(HeaderName(":authority") == .otherPseudo)
+        #expect(HeaderName(":authority").isReserved)
+        // Same length as a known name, one byte off; upper case; empty; a prefix.
+        for other in ["grpc-statuz", "x-grpc-test", "Content-Type", "", "grpc-status-details", "tf", "x-user-agent"] {
+            #expect(HeaderName(other) == .other, "\(other)")
+        }
+        var h = HTTP2Header("x-custom", "1")
+        h.name = "grpc-timeout"
+        #expect(h.known == .grpcTimeout)
+        #expect(HTTP2Header("te", "trailers") == HTTP2Header("te", "trailers"))
+    }
+
     @Test func binaryMetadata() {
         var m = Metadata()
         m.addBinary([0, 0xAB, 0xFF], forKey: "x-bin")
