@@ -46,17 +46,22 @@ public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLit
 
     /// Appends a text value.
     public mutating func addString(_ value: String, forKey key: String) {
-        entries.append(Entry(key: key.lowercased(), value: .string(value)))
+        entries.append(Entry(key: Self.lowercase(key), value: .string(value)))
     }
 
     /// Appends a binary value (`key` should end in `-bin`).
     public mutating func addBinary(_ value: [UInt8], forKey key: String) {
-        entries.append(Entry(key: key.lowercased(), value: .binary(value)))
+        entries.append(Entry(key: Self.lowercase(key), value: .binary(value)))
     }
 
     /// Appends a value.
     public mutating func add(_ value: Value, forKey key: String) {
-        entries.append(Entry(key: key.lowercased(), value: value))
+        entries.append(Entry(key: Self.lowercase(key), value: value))
+    }
+
+    /// `key` in lower case; keys almost always are already, and then no new String is made.
+    static func lowercase(_ key: String) -> String {
+        key.utf8.contains { ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) || $0 >= 0x80 } ? key.lowercased() : key
     }
 
     /// Appends a value under a key the caller knows to be lower case already (HTTP/2 header names).
@@ -66,7 +71,7 @@ public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLit
 
     /// Removes every value for `key`.
     public mutating func removeAll(forKey key: String) {
-        let k = key.lowercased()
+        let k = Self.lowercase(key)
         entries.removeAll { $0.key == k }
     }
 
@@ -78,7 +83,7 @@ public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLit
 
     /// All text values for `key`.
     public subscript(stringValues key: String) -> [String] {
-        let k = key.lowercased()
+        let k = Self.lowercase(key)
         return entries.compactMap { e in
             guard e.key == k, case .string(let s) = e.value else { return nil }
             return s
@@ -87,7 +92,7 @@ public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLit
 
     /// All binary values for `key`.
     public subscript(binaryValues key: String) -> [[UInt8]] {
-        let k = key.lowercased()
+        let k = Self.lowercase(key)
         return entries.compactMap { e in
             guard e.key == k, case .binary(let b) = e.value else { return nil }
             return b
