@@ -60,7 +60,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         /// Set until the call starts.
         var start: StartInfo?
         /// Requests of a single-request call, collected before it starts; nil for streaming calls.
-        var buffered: [InboundMessage]?
+        var buffered: [[UInt8]]?
+        /// Whether the collected request arrived compressed.
+        var bufferedCompressed = false
 
         init(streamID: Int32, maxMessageSize: Int, sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation?,
              requestEncoding: MessageCompression?, acceptEncoding: String, context: ResponseMetadata) {
@@ -88,6 +90,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     private var context: ChannelHandlerContext?
     private var executor: EventLoopExecutor?
     private var flushScheduled = false
+    /// Between `channelRead` and `channelReadComplete`, which flushes: writes need no flush of their own.
+    private var inReadCycle = false
     private var peer = "unknown"
     /// Answers non-gRPC GET/HEAD requests, if configured.
     private let plainHTTP: PlainHTTPHandler?
@@ -166,6 +170,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
+        inReadCycle = true
         do {
             try session?.receive(bytes)
         } catch {
@@ -180,6 +185,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        inReadCycle = false
         flushNow()
         closeIfDone()
     }
@@ -241,7 +247,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     }
 
     private func scheduleFlush() {
-        guard !flushScheduled, let context else { return }
+        guard !flushScheduled, !inReadCycle, let context else { return }
         flushScheduled = true
         context.eventLoop.assumeIsolated().execute { self.flushNow(); self.closeIfDone() }
     }
@@ -453,8 +459,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             let responseContext = call.context
             let requests: RPCAsyncSequence<[UInt8]>
             if let buffered = call.buffered {
-                responseContext.requestCompressed = buffered.first?.compressed ?? false
-                requests = RPCAsyncSequence(elements: buffered.map(\.bytes))
+                responseContext.requestCompressed = call.bufferedCompressed
+                requests = RPCAsyncSequence(elements: buffered)
                 call.buffered = []
             } else if let base = start.requests {
                 let credit: @Sendable () -> Void = {
@@ -502,15 +508,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         if credit > 0 { session?.consume(streamID: streamID, count: credit) }
         do {
             while let m = try call.deframer.nextDecompressed(encoding: call.requestEncoding) {
-                let inbound = InboundMessage(bytes: m.bytes, compressed: m.compressed)
                 if call.buffered != nil {
                     guard call.buffered?.isEmpty == true else {
                         throw RPCError(code: .internal, message: "Protocol error: more than one request message for a call that takes one")
                     }
-                    call.buffered?.append(inbound)
+                    call.buffered = [m.bytes]
+                    call.bufferedCompressed = m.compressed
                 } else {
                     call.credit.delivered(wireSize: m.wireSize)
-                    call.sink?.yield(inbound)
+                    call.sink?.yield(InboundMessage(bytes: m.bytes, compressed: m.compressed))
                 }
             }
         } catch let error as RPCError {
