@@ -15,18 +15,30 @@ import Gen
 import WeftHTTP2
 import WeftRPC
 
+func usage(_ problem: String) -> Never {
+    FileHandle.standardError.write(Data("rpc-bench-client: \(problem)\nusage: rpc-bench-client --port P [--host H] (--count N --size S [--repeat R] | --check [--size S])\n".utf8))
+    exit(2)
+}
+
+/// The value of `--name`, or `fallback`; a missing required option or a non-number is a usage error.
 func option(_ name: String, _ fallback: String?) -> String {
     let args = CommandLine.arguments
     if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }
-    guard let fallback else { fatalError("missing \(name)") }
+    guard let fallback else { usage("missing \(name)") }
     return fallback
 }
 
+func number(_ name: String, _ fallback: String?) -> Int {
+    let text = option(name, fallback)
+    guard let n = Int(text), n >= 0 else { usage("\(name) must be a non-negative integer, got \"\(text)\"") }
+    return n
+}
+
 let host = option("--host", "127.0.0.1")
-let port = Int(option("--port", nil))!
-let count = Int(option("--count", "20000"))!
-let size = Int(option("--size", "100"))!
-let repeats = Int(option("--repeat", "3"))!
+let port = number("--port", nil)
+let count = number("--count", "20000")
+let size = number("--size", "100")
+let repeats = number("--repeat", "3")
 
 func request(count: Int, size: Int) -> Grpc_Testing_StreamingOutputCallRequest {
     var r = Grpc_Testing_StreamingOutputCallRequest()
@@ -56,7 +68,7 @@ func run(_ req: Grpc_Testing_StreamingOutputCallRequest, size: Int) async throws
 do {
     if CommandLine.arguments.contains("--check") {
         var r = Grpc_Testing_SimpleRequest()
-        r.responseSize = Int32(option("--size", "16"))!
+        r.responseSize = Int32(clamping: number("--size", "16"))
         let resp = try await client.unaryCall(r)
         guard resp.payload.body.count == Int(r.responseSize) else {
             throw RPCError(code: .internal, message: "payload \(resp.payload.body.count) bytes, expected \(r.responseSize)")
