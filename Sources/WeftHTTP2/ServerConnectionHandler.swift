@@ -398,7 +398,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         // handler starts, which then reads it from an array instead of a stream.
         var requests: AsyncThrowingStream<InboundMessage, any Error>?
         var sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation?
-        if let kind = server.router.kind(ofPath: path), kind == .unary || kind == .serverStreaming {} else {
+        let kind = server.router.kind(ofPath: path)
+        if kind != .unary, kind != .serverStreaming {
             (requests, sink) = AsyncThrowingStream<InboundMessage, any Error>.makeStream()
         }
         let call = Call(streamID: streamID, maxMessageSize: limits.maxReceiveMessageSize, sink: sink,
@@ -520,9 +521,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
                 }
             }
         } catch let error as RPCError {
-            // Fail the call: the handler's request sequence throws, and the status goes out now.
-            // The status goes out now; the rest of the request is consumed and dropped (a reset
-            // here would make nghttp2 drop the queued trailers).
+            // Fail the call: the handler's request sequence throws, and the status goes out now;
+            // the rest of the request is consumed and dropped (a reset here would make nghttp2
+            // drop the queued trailers).
             call.sink?.finish(throwing: error)
             call.task?.cancel()
             sendEnd(call, status: error.status, trailers: [:])
