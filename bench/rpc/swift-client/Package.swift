@@ -3,13 +3,12 @@
 // StreamingOutputCall over Weft's HTTP/2 client transport (`HTTP2ClientTransport`) and the generated
 // `Grpc_Testing_TestService.Client`.
 //
-// Why this package does not depend on Weft's package by path: Weft's manifest exports Gen, WeftRPC and
-// WeftProtobuf as products but not WeftHTTP2, and SwiftPM refuses a graph in which two packages
-// declare targets of the same name (so WeftHTTP2 cannot be declared here next to a path dependency on
-// Weft either). Instead this manifest declares, over links in Vendored/ and Plugins/ to Weft's own
-// source directories (same sources, same module names, same `codegen` plugin and proto/), the subset
-// of Weft's targets the client needs. Weft's sources and manifest stay untouched; keep the target
-// list below in step with Weft's Package.swift.
+// This manifest declares, over links in Vendored/ and Plugins/ to Weft's own source directories
+// (same sources, same module names, same `codegen` plugin and proto/), the subset of Weft's targets
+// the client needs; keep the target list below in step with Weft's Package.swift. It was written
+// when Weft did not export WeftHTTP2 (SwiftPM refuses two packages declaring targets of the same
+// name). Weft exports it now; a path dependency would need an identity that does not depend on the
+// name of the directory Weft is cloned into.
 import PackageDescription
 
 let package = Package(
