@@ -237,7 +237,9 @@ final class HTTP2Session {
     /// Appends bytes to a stream's outbound DATA.
     func enqueue(_ bytes: ByteBuffer, streamID: Int32) {
         guard let o = outbound[streamID] else { return }
-        if o.buffer.readableBytes == 0 {
+        // An empty buffer too small to take the bytes (a new stream's) is replaced by them, no
+        // copy; one that has grown while streaming keeps its capacity and takes a copy.
+        if o.buffer.readableBytes == 0, o.buffer.capacity < bytes.readableBytes {
             o.buffer = bytes
         } else {
             var b = bytes
