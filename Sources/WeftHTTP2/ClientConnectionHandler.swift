@@ -300,6 +300,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
 
     func sessionClosedStream(_ streamID: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
+        let pending = stream.credit.releaseAll()
+        if pending > 0 { session?.consume(streamID: streamID, count: pending) }
         if !stream.ended {
             let status: RPCStatus
             switch errorCode {

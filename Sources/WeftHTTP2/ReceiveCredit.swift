@@ -25,6 +25,18 @@ struct ReceiveCredit {
     /// A message of `wireSize` bytes was handed to the consumer.
     mutating func delivered(wireSize: Int) { queued.append(wireSize) }
 
+    /// The stream closed: every byte not yet credited, which must still go back to the
+    /// connection's window (the stream's own window is gone with it). Without this, messages
+    /// queued when a stream ends would shrink the connection window for good, call after call,
+    /// until a long-lived connection stalls.
+    mutating func releaseAll() -> Int {
+        defer {
+            held = 0
+            queued.removeAll()
+        }
+        return held
+    }
+
     /// The consumer took the oldest message: the bytes to credit now.
     mutating func taken() -> Int {
         let size = queued.popFirst() ?? 0

@@ -552,6 +552,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
 
     func sessionClosedStream(_ streamID: Int32, errorCode: UInt32) {
         guard let call = calls.removeValue(forKey: streamID) else { return }
+        let pending = call.credit.releaseAll()
+        if pending > 0 { session?.consume(streamID: streamID, count: pending) }
         if !call.ended { abort(call) }
         for w in call.drainWaiters { w.fail(RPCError(code: .cancelled, message: "The stream was closed")) }
         call.drainWaiters.removeAll()

@@ -94,6 +94,10 @@ final class FloodService: Weft_Testing_Kinds.ServiceProtocol {
         for try await r in requests {
             n += Int32(r.b.utf8.count)
             if r.a == 1 { try await Task.sleep(for: .seconds(30)) }  // a consumer that stops reading
+            if r.a == 2 {  // a handler that answers, once the rest has arrived, without taking it
+                try await Task.sleep(for: .milliseconds(100))
+                break
+            }
         }
         var out = Weft_Testing_Nested()
         out.a = n
@@ -165,6 +169,38 @@ struct HTTP2BehaviourTests {
         #expect(n < 60, "client sent \(n) messages to a server that stopped reading")
         call.cancel()
         _ = await call.result
+    }
+
+    // Messages still queued when a stream closes were never credited to the connection window.
+    // 24 calls of ~0.75 MiB each leave far more than the 8 MiB connection window behind, so a
+    // leak stalls the later calls on the one connection (they fail with DEADLINE_EXCEEDED).
+    @Test func messagesTakenAfterTheStreamClosedGiveTheConnectionWindowBack() async throws {
+        let (_, transport) = try await serve(RPCServer(services: [FloodService()]))
+        let client = Weft_Testing_Kinds.Client(transport: transport)
+        for call in 0..<24 {
+            let n = try await client.serverStream(nested(12), options: CallOptions(timeout: .seconds(5))) { stream in
+                // Let all 12 messages and the trailers arrive (the stream closes) before taking any.
+                try await Task.sleep(for: .milliseconds(100))
+                var n = 0
+                for try await _ in stream { n += 1 }
+                return n
+            }
+            #expect(n == 12, "call \(call)")
+        }
+    }
+
+    @Test func requestsLeftUnreadGiveTheConnectionWindowBack() async throws {
+        let (_, transport) = try await serve(RPCServer(services: [FloodService()]))
+        let client = Weft_Testing_Kinds.Client(transport: transport)
+        let big = nested(0, String(repeating: "q", count: 64 * 1024))
+        for _ in 0..<24 {
+            // The handler answers after the first message; the other 11 (~0.75 MiB) stay unread.
+            let answer = try await client.clientStream(options: CallOptions(timeout: .seconds(5))) { w in
+                try await w.write(self.nested(2))
+                for _ in 0..<11 { try await w.write(big) }
+            }
+            #expect(answer.a == 0)
+        }
     }
 
     @Test func gracefulShutdownLetsCallsFinish() async throws {
