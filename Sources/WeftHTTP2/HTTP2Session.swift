@@ -331,7 +331,9 @@ final class HTTP2Session {
     /// request on this connection sent (path, content type, user agent, authority), so that
     /// String is reused instead of a new one allocated.
     private func recentValue(_ known: HeaderName, _ bytes: UnsafeRawBufferPointer) -> String {
-        guard known.isReserved else { return String(decoding: bytes, as: UTF8.self) }
+        // Only names with one meaning: the other pseudo-headers (:authority, :scheme) would share
+        // a slot and replace each other's value on every request.
+        guard known.literal != nil else { return String(decoding: bytes, as: UTF8.self) }
         let i = Int(known.rawValue)
         let same = recentValues[i].utf8.withContiguousStorageIfAvailable {
             guard $0.count == bytes.count, let a = $0.baseAddress, let b = bytes.baseAddress else { return $0.count == bytes.count }

@@ -43,7 +43,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     final class Call {
         let streamID: Int32
         var deframer: GRPCDeframer
-        /// Where requests of a streaming call go; nil for single-request calls (see `buffered`).
+        /// A streaming call's requests, as the handler reads them and as they are fed; nil for a
+        /// single-request call (unary, server-streaming), whose request is collected in `buffered`.
+        let requestStream: AsyncThrowingStream<InboundMessage, any Error>?
         let sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation?
         let requestEncoding: MessageCompression?
         /// The client's `grpc-accept-encoding`, parsed only when a handler asks for compression.
@@ -59,20 +61,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         var responseCompression: MessageCompression?
         /// Set until the call starts.
         var start: StartInfo?
-        /// Requests of a single-request call, collected before it starts; nil for streaming calls.
-        var buffered: [[UInt8]]?
+        /// The request of a single-request call, collected before it starts (empty for streaming calls).
+        var buffered: [[UInt8]] = []
         /// Whether the collected request arrived compressed.
         var bufferedCompressed = false
 
-        init(streamID: Int32, maxMessageSize: Int, sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation?,
+        init(streamID: Int32, maxMessageSize: Int, singleRequest: Bool,
              requestEncoding: MessageCompression?, acceptEncoding: String, context: ResponseMetadata) {
             self.streamID = streamID
             self.deframer = GRPCDeframer(maxMessageSize: maxMessageSize)
-            self.sink = sink
+            if singleRequest {
+                (requestStream, sink) = (nil, nil)
+            } else {
+                (requestStream, sink) = AsyncThrowingStream<InboundMessage, any Error>.makeStream()
+            }
             self.requestEncoding = requestEncoding
             self.acceptEncoding = acceptEncoding
             self.context = context
-            if sink == nil { buffered = [] }
         }
 
         /// Whether the client accepts `encoding` for response messages.
@@ -396,17 +401,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         }
         // Unary and server-streaming calls take exactly one request: it is collected before the
         // handler starts, which then reads it from an array instead of a stream.
-        var requests: AsyncThrowingStream<InboundMessage, any Error>?
-        var sink: AsyncThrowingStream<InboundMessage, any Error>.Continuation?
         let kind = server.router.kind(ofPath: path)
-        if kind != .unary, kind != .serverStreaming {
-            (requests, sink) = AsyncThrowingStream<InboundMessage, any Error>.makeStream()
-        }
-        let call = Call(streamID: streamID, maxMessageSize: limits.maxReceiveMessageSize, sink: sink,
+        let call = Call(streamID: streamID, maxMessageSize: limits.maxReceiveMessageSize,
+                        singleRequest: kind == .unary || kind == .serverStreaming,
                         requestEncoding: requestEncoding, acceptEncoding: accept, context: ResponseMetadata())
-        call.start = StartInfo(path: path, metadata: GRPCHeaders.metadata(from: headers), deadline: deadline, requests: requests)
+        call.start = StartInfo(path: path, metadata: GRPCHeaders.metadata(from: headers), deadline: deadline)
         calls[streamID] = call
-        if call.buffered == nil { readyToStart.append(call) }
+        if call.sink != nil { readyToStart.append(call) }
         if endStream { finishRequests(call) }
     }
 
@@ -440,8 +441,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         var path: String
         var metadata: Metadata
         var deadline: ContinuousClock.Instant?
-        /// The request stream of a streaming call; nil for single-request calls.
-        var requests: AsyncThrowingStream<InboundMessage, any Error>?
     }
 
     /// Starts the calls that became ready during the last `mem_recv`. Each runs with
@@ -459,11 +458,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             let boundCall = NIOLoopBound(call, eventLoop: loop)
             let responseContext = call.context
             let requests: RPCAsyncSequence<[UInt8]>
-            if let buffered = call.buffered {
-                responseContext.requestCompressed = call.bufferedCompressed
-                requests = RPCAsyncSequence(elements: buffered)
-                call.buffered = []
-            } else if let base = start.requests {
+            if let base = call.requestStream {
                 let credit: @Sendable () -> Void = {
                     if loop.inEventLoop { bound.value.messageTaken(streamID: streamID) } else {
                         loop.execute { bound.value.messageTaken(streamID: streamID) }
@@ -471,9 +466,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
                 }
                 requests = RPCAsyncSequence(CreditingSequence(base: base, call: responseContext, credit: credit))
             } else {
-                // Not reached: a call without collected requests always has a request stream.
-                sendEnd(call, status: RPCStatus(code: .internal, message: "No request stream"), trailers: [:])
-                continue
+                responseContext.requestCompressed = call.bufferedCompressed
+                requests = RPCAsyncSequence(elements: call.buffered)
+                call.buffered = []
             }
             let stream = ServerStream(
                 path: start.path, metadata: start.metadata, peer: peer, deadline: start.deadline,
@@ -505,12 +500,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         }
         call.deframer.append(bytes)
         // A single-request call takes its message before it starts: nothing to hold back.
-        let credit = call.buffered != nil ? bytes.count : call.credit.received(bytes.count)
+        let credit = call.sink == nil ? bytes.count : call.credit.received(bytes.count)
         if credit > 0 { session?.consume(streamID: streamID, count: credit) }
         do {
             while let m = try call.deframer.nextDecompressed(encoding: call.requestEncoding) {
-                if call.buffered != nil {
-                    guard call.buffered?.isEmpty == true else {
+                if call.sink == nil {
+                    guard call.buffered.isEmpty else {
                         throw RPCError(code: .internal, message: "Protocol error: more than one request message for a call that takes one")
                     }
                     call.buffered = [m.bytes]
