@@ -116,9 +116,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
     private func flushNow() {
         flushScheduled = false
         guard let context, let session else { return }
-        var out = context.channel.allocator.buffer(capacity: 0)
-        let ok = session.drainOutput(into: &out)
-        if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
+        var wrote = false
+        let ok = session.drainOutput { buffer in
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            wrote = true
+        }
+        if wrote { context.flush() }
         if !ok {
             closeReason = closeReason ?? "HTTP/2 session error"
             context.close(promise: nil)

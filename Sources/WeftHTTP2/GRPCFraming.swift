@@ -4,51 +4,77 @@ import WeftRPC
 
 /// Splits a stream's DATA payload into gRPC length-prefixed messages (flag byte, 4-byte big-endian
 /// length, body), however the payload was cut into frames.
+///
+/// Small messages are gathered in a buffer and taken out as slices. A message of at least
+/// ``directSize`` bytes whose body has not fully arrived with its prefix is collected straight
+/// into the array handed to the caller, so its bytes are copied once here, not twice.
 struct GRPCDeframer {
     private var buffer = ByteBuffer()
+    /// The large message being collected: its flag, its body so far, and its declared length.
+    private var direct: (compressed: Bool, body: [UInt8], length: Int)?
     /// Largest message accepted, in bytes.
     let maxMessageSize: Int
+    /// Bodies at least this long (more than one default-sized DATA frame) are collected directly.
+    static let directSize = 16 * 1024
 
     init(maxMessageSize: Int) { self.maxMessageSize = maxMessageSize }
 
-    /// A complete message: whether it is compressed, its body, and its size on the wire.
-    struct Message {
-        var compressed: Bool
-        var body: ByteBuffer
-        var wireSize: Int
+    /// Bytes received but not yet part of a complete message (a prefix counts).
+    var bufferedBytes: Int { buffer.readableBytes + (direct.map { 5 + $0.body.count } ?? 0) }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes
+        // Not `if let`: a second reference to the body would make the append copy it.
+        let missing = direct.map { $0.length - $0.body.count } ?? 0
+        if missing > 0 {
+            let n = min(missing, rest.count)
+            direct?.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[..<n]))
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+        }
+        if !rest.isEmpty { buffer.writeBytes(rest) }
     }
-
-    /// Bytes received but not yet part of a complete message.
-    var bufferedBytes: Int { buffer.readableBytes }
-
-    mutating func append(_ bytes: UnsafeRawBufferPointer) { buffer.writeBytes(bytes) }
 
     /// The next complete message with its body decompressed by `encoding` (the stream's
     /// `grpc-encoding`); a compressed message on a stream without one is INTERNAL.
     mutating func nextDecompressed(encoding: MessageCompression?) throws(RPCError) -> (bytes: [UInt8], compressed: Bool, wireSize: Int)? {
         guard let m = try next() else { return nil }
-        var body = m.body
-        if m.compressed {
-            guard let encoding else { throw RPCError(code: .internal, message: "Compressed message without grpc-encoding") }
-            body = try encoding.decompress(body, limit: maxMessageSize)
-        }
-        return (body.readBytes(length: body.readableBytes) ?? [], m.compressed, m.wireSize)
+        guard m.compressed else { return m }
+        guard let encoding else { throw RPCError(code: .internal, message: "Compressed message without grpc-encoding") }
+        var body = try encoding.decompress(ByteBuffer(bytes: m.bytes), limit: maxMessageSize)
+        return (body.readBytes(length: body.readableBytes) ?? [], true, m.wireSize)
     }
 
     /// The next complete message, nil if more bytes are needed; throws RESOURCE_EXHAUSTED when a
     /// declared length exceeds the limit (before buffering the body).
-    mutating func next() throws(RPCError) -> Message? {
+    mutating func next() throws(RPCError) -> (bytes: [UInt8], compressed: Bool, wireSize: Int)? {
+        if let d = direct {
+            guard d.body.count == d.length else { return nil }
+            direct = nil
+            return (d.body, d.compressed, 5 + d.length)
+        }
         guard buffer.readableBytes >= 5,
               let flag = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
-              let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self) else { return nil }
-        guard Int(length) <= maxMessageSize else {
+              let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self).map(Int.init) else { return nil }
+        guard length <= maxMessageSize else {
             throw RPCError(code: .resourceExhausted, message: "Received message larger than max (\(length) vs. \(maxMessageSize))")
         }
-        guard buffer.readableBytes >= 5 + Int(length) else { return nil }
+        let compressed = flag & 1 != 0
+        guard buffer.readableBytes >= 5 + length else {
+            if length >= Self.directSize {
+                // Move what has arrived into the message's own array; the rest goes there as it comes.
+                buffer.moveReaderIndex(forwardBy: 5)
+                var body: [UInt8] = []
+                body.reserveCapacity(min(length, 1 << 20))
+                buffer.withUnsafeReadableBytes { body.append(contentsOf: $0) }
+                buffer.clear()
+                direct = (compressed, body, length)
+            }
+            return nil
+        }
         buffer.moveReaderIndex(forwardBy: 5)
-        guard let body = buffer.readSlice(length: Int(length)) else { return nil }
+        let body = buffer.readBytes(length: length) ?? []
         if buffer.readableBytes == 0 { buffer.clear() }
-        return Message(compressed: flag & 1 != 0, body: body, wireSize: 5 + Int(length))
+        return (body, compressed, 5 + length)
     }
 }
 

@@ -59,19 +59,50 @@ protocol HTTP2SessionDelegate: AnyObject {
 
 /// A thin, single-threaded owner of an `nghttp2_session` (the non-`2` API of libnghttp2 1.52).
 ///
-/// Bytes go in with ``receive(_:)`` and come out with ``drainOutput(into:)``; events go to the
+/// Bytes go in with ``receive(_:)`` and come out with ``drainOutput(_:)``; events go to the
 /// delegate. Every call must happen on the connection's event loop. Outbound DATA for each stream
-/// is buffered here and handed to nghttp2 through a deferred data provider, so nghttp2 alone
+/// is queued here and handed to nghttp2 through a deferred data provider, so nghttp2 alone
 /// decides framing and flow control. Window updates are manual (``consume(streamID:count:)``).
+///
+/// Large DATA payloads are not copied: nghttp2 is asked for them with `NO_COPY`, and they leave
+/// as slices of the buffers they were enqueued in, written after the frame header nghttp2
+/// serialised (``zeroCopyThreshold``). Smaller ones are copied into nghttp2's frame, so that a
+/// flush of many small frames stays one buffer.
 final class HTTP2Session {
     /// Outbound state of one stream.
     final class Outbound {
-        var buffer: ByteBuffer
+        /// Buffers enqueued and not yet framed, in order; the first may be partly taken.
+        var chunks = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+        /// Bytes in `chunks` not yet promised to nghttp2.
+        var queued = 0
         var finished = false
         var trailers: HeaderBlock?
         var deferred = false
-        init(allocator: ByteBufferAllocator) { buffer = allocator.buffer(capacity: 0) }
+
+        /// Removes the first `count` bytes of `chunks`, passing each piece to `body` (slices of
+        /// the enqueued buffers: no copy). False if fewer bytes are queued.
+        func take(_ count: Int, _ body: (ByteBuffer) -> Void) -> Bool {
+            var remaining = count
+            while remaining > 0 {
+                guard var front = chunks.first else { return false }
+                if front.readableBytes <= remaining {
+                    remaining -= front.readableBytes
+                    chunks.removeFirst()
+                    body(front)
+                } else {
+                    guard let piece = front.readSlice(length: remaining) else { return false }
+                    chunks[chunks.startIndex] = front
+                    remaining = 0
+                    body(piece)
+                }
+            }
+            return true
+        }
     }
+
+    /// DATA payloads of at least this many bytes leave as slices of their buffers (`NO_COPY`);
+    /// below it, copying into the coalesced output costs less than another buffer to write.
+    static let zeroCopyThreshold = 8192
 
     private(set) var session: OpaquePointer?
     weak var delegate: HTTP2SessionDelegate?
@@ -96,7 +127,11 @@ final class HTTP2Session {
     let maxHeaderListSize: Int
 
     /// Total bytes buffered for `streamID` and not yet handed to nghttp2.
-    func bufferedBytes(streamID: Int32) -> Int { outbound[streamID]?.buffer.readableBytes ?? 0 }
+    func bufferedBytes(streamID: Int32) -> Int { outbound[streamID]?.queued ?? 0 }
+    /// While ``drainOutput(_:)`` runs: the output being coalesced, and where finished output goes
+    /// (the `NO_COPY` callback adds frames to both).
+    private var drainTarget: UnsafeMutablePointer<ByteBuffer>?
+    private var drainEmit: ((ByteBuffer) -> Void)?
 
     /// Creates a server or client session.
     init(server: Bool, allocator: ByteBufferAllocator, settings: [(Int32, UInt32)], maxHeaderListSize: Int, connectionWindow: Int32) throws {
@@ -110,6 +145,7 @@ final class HTTP2Session {
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameRecv)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        nghttp2_session_callbacks_set_send_data_callback(callbacks, sendDataCallback)
 
         var option: OpaquePointer?
         guard nghttp2_option_new(&option) == 0, let option else { throw HTTP2Error.nghttp2("option_new failed") }
@@ -153,17 +189,32 @@ final class HTTP2Session {
         if rc < 0 { throw HTTP2Error.nghttp2(String(cString: nghttp2_strerror(Int32(rc)))) }
     }
 
-    /// Appends every byte nghttp2 wants to send to `out`. Returns false on a fatal session error.
+    /// Passes every byte nghttp2 wants to send to `write`, in order: usually one buffer; with
+    /// large DATA frames, also the uncopied slices of their payloads in between. Returns false on
+    /// a fatal session error (what was serialised before it is still passed on).
     @discardableResult
-    func drainOutput(into out: inout ByteBuffer) -> Bool {
+    func drainOutput(_ write: (ByteBuffer) -> Void) -> Bool {
         guard let session else { return false }
-        while true {
-            var ptr: UnsafePointer<UInt8>?
-            let n = nghttp2_session_mem_send(session, &ptr)
-            if n < 0 { return false }
-            if n == 0 { return true }
-            if let ptr { out.writeBytes(UnsafeRawBufferPointer(start: ptr, count: n)) }
+        var out = allocator.buffer(capacity: 0)
+        let ok = withoutActuallyEscaping(write) { write in
+            withUnsafeMutablePointer(to: &out) { target in
+                drainTarget = target
+                drainEmit = write
+                defer {
+                    drainTarget = nil
+                    drainEmit = nil
+                }
+                while true {
+                    var ptr: UnsafePointer<UInt8>?
+                    let n = nghttp2_session_mem_send(session, &ptr)
+                    if n < 0 { return false }
+                    if n == 0 { return true }
+                    if let ptr { target.pointee.writeBytes(UnsafeRawBufferPointer(start: ptr, count: n)) }
+                }
+            }
         }
+        if out.readableBytes > 0 { write(out) }
+        return ok
     }
 
     /// Whether the session still has work (open streams, frames to send or read).
@@ -215,7 +266,7 @@ final class HTTP2Session {
         guard let session else { return -1 }
         var provider = dataProvider()
         let id = withNV(.list(headers)) { nva, n in nghttp2_submit_request(session, nil, nva, n, &provider, nil) }
-        if id > 0 { outbound[id] = Outbound(allocator: allocator) }
+        if id > 0 { outbound[id] = Outbound() }
         return id
     }
 
@@ -223,7 +274,7 @@ final class HTTP2Session {
     func submitResponse(streamID: Int32, _ headers: HeaderBlock) {
         guard let session else { return }
         var provider = dataProvider()
-        if outbound[streamID] == nil { outbound[streamID] = Outbound(allocator: allocator) }
+        if outbound[streamID] == nil { outbound[streamID] = Outbound() }
         _ = withNV(headers) { nva, n in nghttp2_submit_response(session, streamID, nva, n, &provider) }
     }
 
@@ -234,17 +285,11 @@ final class HTTP2Session {
         _ = withNV(headers) { nva, n in nghttp2_submit_response(session, streamID, nva, n, nil) }
     }
 
-    /// Appends bytes to a stream's outbound DATA.
+    /// Appends bytes to a stream's outbound DATA (queued as they are, not copied).
     func enqueue(_ bytes: ByteBuffer, streamID: Int32) {
-        guard let o = outbound[streamID] else { return }
-        // An empty buffer too small to take the bytes (a new stream's) is replaced by them, no
-        // copy; one that has grown while streaming keeps its capacity and takes a copy.
-        if o.buffer.readableBytes == 0, o.buffer.capacity < bytes.readableBytes {
-            o.buffer = bytes
-        } else {
-            var b = bytes
-            o.buffer.writeBuffer(&b)
-        }
+        guard let o = outbound[streamID], bytes.readableBytes > 0 else { return }
+        o.chunks.append(bytes)
+        o.queued += bytes.readableBytes
         resume(o, streamID)
     }
 
@@ -379,6 +424,19 @@ final class HTTP2Session {
         return 0
     }
 
+    /// A `NO_COPY` DATA frame goes out: its header (serialised by nghttp2) into the coalesced
+    /// output, which is then passed on, followed by the payload's slices. No padding is ever set
+    /// (no padding callback), so the header is the 9-byte frame header and nothing follows.
+    fileprivate func sendData(_ streamID: Int32, header: UnsafePointer<UInt8>, length: Int) -> Int32 {
+        guard let target = drainTarget, let emit = drainEmit else { return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+        // A stream whose outbound state is gone is reset by nghttp2; nothing was written for it.
+        guard let o = outbound[streamID] else { return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        target.pointee.writeBytes(UnsafeRawBufferPointer(start: header, count: 9))
+        emit(target.pointee)
+        target.pointee = allocator.buffer(capacity: 0)
+        return o.take(length, emit) ? 0 : Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+    }
+
     fileprivate func dataChunk(_ streamID: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         delegate?.sessionReceivedData(bytes, streamID: streamID)
         return 0
@@ -394,15 +452,23 @@ final class HTTP2Session {
 
     fileprivate func read(_ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>, _ length: Int, _ flags: UnsafeMutablePointer<UInt32>) -> Int {
         guard let o = outbound[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
-        let n = min(length, o.buffer.readableBytes)
-        if n > 0 {
-            o.buffer.withUnsafeReadableBytes { raw in
-                if let base = raw.baseAddress { buf.update(from: base.assumingMemoryBound(to: UInt8.self), count: n) }
+        let n = min(length, o.queued)
+        if n >= Self.zeroCopyThreshold {
+            // The payload stays queued until nghttp2 asks for it in `sendData`, within this drain.
+            flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue
+        } else if n > 0 {
+            var at = buf
+            let complete = o.take(n) { piece in
+                piece.withUnsafeReadableBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    at.update(from: base.assumingMemoryBound(to: UInt8.self), count: raw.count)
+                    at += raw.count
+                }
             }
-            o.buffer.moveReaderIndex(forwardBy: n)
+            guard complete else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
         }
-        if o.buffer.readableBytes == 0 {
-            o.buffer.clear()
+        o.queued -= n
+        if o.queued == 0 {
             if o.finished {
                 if let trailers = o.trailers, let session {
                     flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
@@ -499,6 +565,11 @@ private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID,
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, user in
     guard let s = owner(user) else { return 0 }
     return s.streamClosed(streamID, errorCode)
+}
+
+private let sendDataCallback: nghttp2_send_data_callback = { _, frame, header, length, _, user in
+    guard let frame, let header, let s = owner(user) else { return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+    return s.sendData(frame.pointee.hd.stream_id, header: header, length: length)
 }
 
 private let readData: nghttp2_data_source_read_callback = { _, streamID, buf, length, flags, _, user in

@@ -220,9 +220,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         flushScheduled = false
         guard let context, let session else { return }
         guard force || context.channel.isWritable else { return }
-        var out = context.channel.allocator.buffer(capacity: 0)
-        let ok = session.drainOutput(into: &out)
-        if out.readableBytes > 0 { lastWrite = context.writeAndFlush(wrapOutboundOut(out)) }
+        // Only the last buffer of a drain gets a future (for `closeAfterWrites`).
+        var last: ByteBuffer?
+        let ok = session.drainOutput { buffer in
+            if let previous = last { context.write(wrapOutboundOut(previous), promise: nil) }
+            last = buffer
+        }
+        if let last { lastWrite = context.writeAndFlush(wrapOutboundOut(last)) }
         if !ok { closeAfterWrites() }
     }
 

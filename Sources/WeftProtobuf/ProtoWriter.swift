@@ -49,8 +49,11 @@ public struct ProtoWriter: ~Copyable {
     @usableFromInline
     mutating func grow(toFit n: Int) {
         let used = capacity - start
+        // Room for the tags and lengths that usually follow a large write (its field's key, the
+        // enclosing messages' prefixes), so that they do not copy it all into a buffer twice as big.
+        let needed = n &+ 64
         var newCap = capacity &* 2
-        while newCap - used < n { newCap &*= 2 }
+        while newCap - used < needed { newCap &*= 2 }
         let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCap, alignment: 8)
         (newBase + (newCap - used)).copyMemory(from: base + start, byteCount: used)
         base.deallocate()
