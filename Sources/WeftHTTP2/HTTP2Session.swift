@@ -71,27 +71,40 @@ protocol HTTP2SessionDelegate: AnyObject {
 final class HTTP2Session {
     /// Outbound state of one stream.
     final class Outbound {
-        /// Buffers enqueued and not yet framed, in order; the first may be partly taken.
-        var chunks = CircularBuffer<ByteBuffer>(initialCapacity: 4)
-        /// Bytes in `chunks` not yet promised to nghttp2.
+        /// The first buffer enqueued and not yet framed (it may be partly taken), and those after
+        /// it, in order. Most streams (a unary response) never hold more than one: no queue then.
+        var head: ByteBuffer?
+        var tail: CircularBuffer<ByteBuffer>?
+        /// Bytes queued and not yet promised to nghttp2.
         var queued = 0
         var finished = false
         var trailers: HeaderBlock?
         var deferred = false
 
-        /// Removes the first `count` bytes of `chunks`, passing each piece to `body` (slices of
+        func append(_ bytes: ByteBuffer) {
+            queued += bytes.readableBytes
+            if head == nil {
+                head = bytes
+            } else if tail == nil {
+                tail = CircularBuffer(CollectionOfOne(bytes))
+            } else {
+                tail?.append(bytes)
+            }
+        }
+
+        /// Removes the first `count` bytes of the queue, passing each piece to `body` (slices of
         /// the enqueued buffers: no copy). False if fewer bytes are queued.
         func take(_ count: Int, _ body: (ByteBuffer) -> Void) -> Bool {
             var remaining = count
             while remaining > 0 {
-                guard var front = chunks.first else { return false }
+                guard var front = head else { return false }
                 if front.readableBytes <= remaining {
                     remaining -= front.readableBytes
-                    chunks.removeFirst()
+                    head = tail?.popFirst()
                     body(front)
                 } else {
                     guard let piece = front.readSlice(length: remaining) else { return false }
-                    chunks[chunks.startIndex] = front
+                    head = front
                     remaining = 0
                     body(piece)
                 }
@@ -288,8 +301,7 @@ final class HTTP2Session {
     /// Appends bytes to a stream's outbound DATA (queued as they are, not copied).
     func enqueue(_ bytes: ByteBuffer, streamID: Int32) {
         guard let o = outbound[streamID], bytes.readableBytes > 0 else { return }
-        o.chunks.append(bytes)
-        o.queued += bytes.readableBytes
+        o.append(bytes)
         resume(o, streamID)
     }
 
