@@ -118,7 +118,9 @@ final class HTTP2Session {
     static let zeroCopyThreshold = 8192
 
     private(set) var session: OpaquePointer?
-    weak var delegate: HTTP2SessionDelegate?
+    /// The connection handler, which owns this session and so outlives it. Unowned, not weak: a
+    /// weak reference would give the handler a side table and send its refcounting to the slow path.
+    unowned var delegate: (any HTTP2SessionDelegate)?
     /// The header block being received. HTTP/2 forbids interleaving a block (HEADERS and its
     /// CONTINUATIONs) with other frames, so one block is in progress at a time.
     private var pendingStreamID: Int32 = 0

@@ -156,8 +156,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         scheduleKeepalive()
         // A peer that never completes the HTTP/2 preface is dropped.
         let handshake = TimeAmount.nanoseconds(Int64(limits.handshakeTimeout.components.seconds) * 1_000_000_000)
-        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: handshake) { [weak self] in
-            guard let self, (self.session?.framesReceived ?? 0) == 0 else { return }
+        // The timers hold the handler strongly, and channelInactive cancels them: a weak reference
+        // would give the handler a side table, and every retain and release of it the slow path.
+        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: handshake) { [self] in
+            guard (session?.framesReceived ?? 0) == 0 else { return }
             self.logger.debug("no HTTP/2 preface in time; closing", metadata: ["peer": "\(self.peer)"])
             self.context?.close(promise: nil)
         }
@@ -275,8 +277,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
     private func scheduleKeepalive() {
         guard let context, let interval = limits.keepaliveInterval else { return }
         let period = TimeAmount.nanoseconds(Int64(interval.components.seconds) * 1_000_000_000 + interval.components.attoseconds / 1_000_000_000)
-        keepaliveTask = context.eventLoop.assumeIsolated().scheduleTask(in: period) { [weak self] in
-            guard let self, let context = self.context else { return }
+        keepaliveTask = context.eventLoop.assumeIsolated().scheduleTask(in: period) { [self] in
+            guard let context = self.context else { return }
             defer { self.scheduleKeepalive() }
             if self.readSinceKeepalive || self.awaitingPingAck != nil {
                 self.readSinceKeepalive = false
@@ -285,9 +287,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             self.session?.ping()
             self.flushNow()
             let timeout = TimeAmount.nanoseconds(Int64(self.limits.keepaliveTimeout.components.seconds) * 1_000_000_000)
-            self.awaitingPingAck = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-                self?.logger.debug("keepalive PING not acknowledged; closing", metadata: ["peer": "\(self?.peer ?? "")"])
-                self?.context?.close(promise: nil)
+            self.awaitingPingAck = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+                logger.debug("keepalive PING not acknowledged; closing", metadata: ["peer": "\(peer)"])
+                self.context?.close(promise: nil)
             }
         }
     }
@@ -333,8 +335,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         session?.shutdownNotice()
         flushNow()
         // After a round trip's grace, the final GOAWAY with the last stream actually processed.
-        context?.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [weak self] in
-            guard let self else { return }
+        context?.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
             self.session?.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
             self.flushNow()
             self.closeIfDone()
