@@ -2,6 +2,7 @@ import CNghttp2
 import Logging
 import NIOCore
 import WeftRPC
+import WeftTLS
 
 /// One client connection: an nghttp2 client session multiplexing many calls.
 ///
@@ -57,6 +58,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         do {
             let s = try HTTP2Session(
                 server: false, allocator: context.channel.allocator,
+                zeroCopyData: (try? context.pipeline.syncOperations.handler(type: OpenSSLHandler.self)) == nil,
                 settings: [
                     (Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), 0),
                     (Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), limits.initialWindowSize),

@@ -64,10 +64,12 @@ protocol HTTP2SessionDelegate: AnyObject {
 /// is queued here and handed to nghttp2 through a deferred data provider, so nghttp2 alone
 /// decides framing and flow control. Window updates are manual (``consume(streamID:count:)``).
 ///
-/// Large DATA payloads are not copied: nghttp2 is asked for them with `NO_COPY`, and they leave
-/// as slices of the buffers they were enqueued in, written after the frame header nghttp2
-/// serialised (``zeroCopyThreshold``). Smaller ones are copied into nghttp2's frame, so that a
-/// flush of many small frames stays one buffer.
+/// On a cleartext connection, large DATA payloads are not copied: nghttp2 is asked for them with
+/// `NO_COPY`, and they leave as slices of the buffers they were enqueued in, written after the
+/// frame header nghttp2 serialised (``zeroCopyThreshold``). Smaller ones are copied into
+/// nghttp2's frame, so that a flush of many small frames stays one buffer. Under TLS everything
+/// is copied into one buffer per flush: encryption copies the bytes anyway, and one plaintext
+/// buffer makes full-sized TLS records instead of a 9-byte record per frame header.
 final class HTTP2Session {
     /// Outbound state of one stream.
     final class Outbound {
@@ -138,6 +140,8 @@ final class HTTP2Session {
     /// Called when a stream's buffered outbound bytes fall to zero (the writer may continue).
     var onOutboundDrained: ((Int32) -> Void)?
     let allocator: ByteBufferAllocator
+    /// Whether large DATA payloads leave uncopied (see the type's documentation).
+    let zeroCopyData: Bool
     /// Limit on a header block's decoded size; beyond it the stream is reset.
     let maxHeaderListSize: Int
 
@@ -149,8 +153,10 @@ final class HTTP2Session {
     private var drainEmit: ((ByteBuffer) -> Void)?
 
     /// Creates a server or client session.
-    init(server: Bool, allocator: ByteBufferAllocator, settings: [(Int32, UInt32)], maxHeaderListSize: Int, connectionWindow: Int32) throws {
+    init(server: Bool, allocator: ByteBufferAllocator, zeroCopyData: Bool, settings: [(Int32, UInt32)], maxHeaderListSize: Int,
+         connectionWindow: Int32) throws {
         self.allocator = allocator
+        self.zeroCopyData = zeroCopyData
         self.maxHeaderListSize = maxHeaderListSize
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else { throw HTTP2Error.nghttp2("callbacks_new failed") }
@@ -467,7 +473,7 @@ final class HTTP2Session {
     fileprivate func read(_ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>, _ length: Int, _ flags: UnsafeMutablePointer<UInt32>) -> Int {
         guard let o = outbound[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
         let n = min(length, o.queued)
-        if n >= Self.zeroCopyThreshold {
+        if zeroCopyData, n >= Self.zeroCopyThreshold {
             // The payload stays queued until nghttp2 asks for it in `sendData`, within this drain.
             flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue
         } else if n > 0 {

@@ -136,6 +136,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         do {
             let s = try HTTP2Session(
                 server: true, allocator: context.channel.allocator,
+                zeroCopyData: (try? context.pipeline.syncOperations.handler(type: OpenSSLHandler.self)) == nil,
                 settings: [
                     (Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), limits.maxConcurrentStreams),
                     (Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), limits.initialWindowSize),
