@@ -288,14 +288,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
         stream.deframer.append(bytes)
         let credit = stream.credit.received(bytes.count)
         if credit > 0 { session?.consume(streamID: streamID, count: credit) }
-        do {
+        do throws(RPCError) {
             while let m = try stream.deframer.nextDecompressed(encoding: stream.encoding) {
                 stream.credit.delivered(wireSize: m.wireSize)
                 stream.sink.yield(.message(m.bytes, compressed: m.compressed))
             }
-        } catch let e as RPCError {
-            cancel(streamID: streamID, status: e.status)
-        } catch {}
+        } catch {
+            cancel(streamID: streamID, status: error.status)
+        }
     }
 
     func sessionReceivedEndStream(streamID: Int32) {

@@ -22,6 +22,16 @@ struct GRPCDeframer {
     /// Bytes received but not yet part of a complete message (a prefix counts).
     var bufferedBytes: Int { buffer.readableBytes + (direct.map { 5 + $0.body.count } ?? 0) }
 
+    /// The message `bytes` holds when they are exactly one whole uncompressed message and nothing
+    /// is buffered (a unary request in one DATA frame, the usual case): taken without going
+    /// through the buffer. Nil otherwise, with nothing consumed; then ``append(_:)`` them.
+    mutating func whole(_ bytes: UnsafeRawBufferPointer) -> (bytes: [UInt8], compressed: Bool, wireSize: Int)? {
+        guard bytes.count >= 5, direct == nil, buffer.readableBytes == 0, bytes[0] == 0 else { return nil }
+        let length = Int(bytes[1]) << 24 | Int(bytes[2]) << 16 | Int(bytes[3]) << 8 | Int(bytes[4])
+        guard bytes.count == 5 + length, length <= maxMessageSize else { return nil }
+        return (Array(UnsafeRawBufferPointer(rebasing: bytes[5...])), false, bytes.count)
+    }
+
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         var rest = bytes
         // Not `if let`: a second reference to the body would make the append copy it.
@@ -98,7 +108,7 @@ enum MessageCompression: String, Sendable {
         out.reserveCapacity(bound)
         var status: Int32 = Z_OK
         input.withUnsafeReadableBytes { src in
-            out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { dst in
+            _ = out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { dst in
                 stream.next_in = UnsafeMutablePointer(mutating: src.baseAddress?.assumingMemoryBound(to: Bytef.self))
                 stream.avail_in = uInt(src.count)
                 stream.next_out = dst.baseAddress?.assumingMemoryBound(to: Bytef.self)

@@ -369,8 +369,10 @@ final class HTTP2Session {
 
     fileprivate func beginHeaders(_ streamID: Int32) -> Int32 {
         pendingStreamID = streamID
-        pendingHeaders = []
-        pendingHeaders.reserveCapacity(12)
+        // The list is handed to the delegate by value and emptied after; delegates read it and
+        // keep nothing, so its storage serves the connection's next block without an allocation.
+        pendingHeaders.removeAll(keepingCapacity: true)
+        if pendingHeaders.capacity < 12 { pendingHeaders.reserveCapacity(12) }
         pendingHeaderSize = 0
         pendingOversized = false
         return 0
@@ -382,7 +384,7 @@ final class HTTP2Session {
         // delegate gets an empty list and `headerListTooLarge`), decoding continues so HPACK stays in sync.
         pendingHeaderSize += name.count + value.count + 32
         if pendingHeaderSize > maxHeaderListSize {
-            pendingHeaders = []
+            pendingHeaders.removeAll(keepingCapacity: true)
             pendingOversized = true
             return 0
         }
@@ -424,13 +426,14 @@ final class HTTP2Session {
         switch UInt32(hd.type) {
         case NGHTTP2_HEADERS.rawValue:
             delegate?.sessionReceivedWorkFrame()
-            var headers: [HTTP2Header] = []
             if hd.stream_id == pendingStreamID {
-                swap(&headers, &pendingHeaders)
                 if pendingOversized { oversizedStream = hd.stream_id }
                 pendingStreamID = 0
+                delegate?.sessionReceivedHeaders(pendingHeaders, streamID: hd.stream_id, endStream: endStream)
+                pendingHeaders.removeAll(keepingCapacity: true)
+            } else {
+                delegate?.sessionReceivedHeaders([], streamID: hd.stream_id, endStream: endStream)
             }
-            delegate?.sessionReceivedHeaders(headers, streamID: hd.stream_id, endStream: endStream)
         case NGHTTP2_DATA.rawValue:
             delegate?.sessionReceivedWorkFrame()
             if endStream { delegate?.sessionReceivedEndStream(streamID: hd.stream_id) }

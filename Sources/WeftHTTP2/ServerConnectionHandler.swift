@@ -504,31 +504,37 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
             session?.consume(streamID: streamID, count: bytes.count)
             return
         }
-        call.deframer.append(bytes)
         // A single-request call takes its message before it starts: nothing to hold back.
-        let credit = call.sink == nil ? bytes.count : call.credit.received(bytes.count)
+        let single = call.sink == nil
+        let credit = single ? bytes.count : call.credit.received(bytes.count)
         if credit > 0 { session?.consume(streamID: streamID, count: credit) }
-        do {
-            while let m = try call.deframer.nextDecompressed(encoding: call.requestEncoding) {
-                if call.sink == nil {
-                    guard call.buffered.isEmpty else {
-                        throw RPCError(code: .internal, message: "Protocol error: more than one request message for a call that takes one")
-                    }
-                    call.buffered = [m.bytes]
-                    call.bufferedCompressed = m.compressed
-                } else {
-                    call.credit.delivered(wireSize: m.wireSize)
-                    call.sink?.yield(InboundMessage(bytes: m.bytes, compressed: m.compressed))
+        func deliver(_ m: (bytes: [UInt8], compressed: Bool, wireSize: Int)) throws(RPCError) {
+            if single {
+                guard call.buffered.isEmpty else {
+                    throw RPCError(code: .internal, message: "Protocol error: more than one request message for a call that takes one")
                 }
+                call.buffered = [m.bytes]
+                call.bufferedCompressed = m.compressed
+            } else {
+                call.credit.delivered(wireSize: m.wireSize)
+                call.sink?.yield(InboundMessage(bytes: m.bytes, compressed: m.compressed))
             }
-        } catch let error as RPCError {
+        }
+        do throws(RPCError) {
+            if single, let m = call.deframer.whole(bytes) {
+                try deliver(m)
+            } else {
+                call.deframer.append(bytes)
+                while let m = try call.deframer.nextDecompressed(encoding: call.requestEncoding) { try deliver(m) }
+            }
+        } catch {
             // Fail the call: the handler's request sequence throws, and the status goes out now;
             // the rest of the request is consumed and dropped (a reset here would make nghttp2
             // drop the queued trailers).
             call.sink?.finish(throwing: error)
             call.task?.cancel()
             sendEnd(call, status: error.status, trailers: [:])
-        } catch {}
+        }
     }
 
     func sessionReceivedEndStream(streamID: Int32) {

@@ -71,6 +71,44 @@ struct GRPCHeaderTests {
         #expect(try MessageCompression.gzip.decompress(z, limit: 1 << 20) == input)
         #expect(throws: RPCError.self) { try MessageCompression.gzip.decompress(z, limit: 1000) }
     }
+
+    /// The deframer's three ways in (a whole message taken at once, small messages through its
+    /// buffer, large ones collected straight into their array) give the same messages for any cut.
+    @Test func deframerGivesTheSameMessagesHoweverTheBytesAreCut() throws {
+        let bodies: [[UInt8]] = [[], [1, 2, 3], (0..<20_000).map { UInt8($0 % 251) }, [9], (0..<70_000).map { UInt8($0 % 13) }]
+        var wire: [UInt8] = []
+        for b in bodies {
+            wire += [0, UInt8(b.count >> 24), UInt8(b.count >> 16 & 0xFF), UInt8(b.count >> 8 & 0xFF), UInt8(b.count & 0xFF)] + b
+        }
+        for cut in [1, 2, 5, 7, 1000, 16_384, 20_005, wire.count] {
+            var d = GRPCDeframer(maxMessageSize: 1 << 20)
+            var got: [[UInt8]] = []
+            var at = 0
+            while at < wire.count {
+                let piece = Array(wire[at..<min(at + cut, wire.count)])
+                at += piece.count
+                try piece.withUnsafeBytes { raw in
+                    if let m = d.whole(raw) {
+                        got.append(m.bytes)
+                        return
+                    }
+                    d.append(raw)
+                    while let m = try d.nextDecompressed(encoding: nil) { got.append(m.bytes) }
+                }
+            }
+            #expect(got == bodies, "cut into pieces of \(cut) bytes")
+            #expect(d.bufferedBytes == 0)
+        }
+        // A whole message is only taken when nothing is buffered and it is exactly the bytes given.
+        var d = GRPCDeframer(maxMessageSize: 100)
+        ([0, 0, 0, 0, 1, 42, 0] as [UInt8]).withUnsafeBytes { #expect(d.whole($0) == nil) }
+        ([0, 0, 0, 0, 1, 42] as [UInt8]).withUnsafeBytes { #expect(d.whole($0)?.bytes == [42]) }
+        ([0, 0, 0, 0, 200] as [UInt8]).withUnsafeBytes { raw in
+            #expect(d.whole(raw) == nil)
+            d.append(raw)
+            #expect(throws: RPCError.self) { try d.nextDecompressed(encoding: nil) }
+        }
+    }
 }
 
 /// Streams 64 KiB messages as fast as the transport lets it, counting them.
