@@ -144,16 +144,9 @@ public struct RPCServer: Sendable {
         let context = ServerContext(
             descriptor: route.descriptor, requestMetadata: stream.metadata, peer: stream.peer, deadline: stream.deadline,
             response: stream.responseMetadata, peerCertificateSubject: stream.peerCertificateSubject)
-        let headersSent = Mutex(false)
         let responses = stream.responses
-        let messageWriter = RPCWriter<[UInt8]> { (bytes: [UInt8], options: WriteOptions) in
-            let first = headersSent.withLock { sent in
-                defer { sent = true }
-                return !sent
-            }
-            if first { try await responses.write(.metadata(context.response.initial)) }
-            try await responses.write(.message(bytes, compressed: options.compress))
-        }
+        let out = MessageWriter(responses: responses, context: context)
+        let messageWriter = RPCWriter<[UInt8]> { (bytes: [UInt8], options: WriteOptions) in try await out.write(bytes, options) }
         let chain = interceptors
         let handler = route.handler
         let requests = stream.requests
@@ -180,11 +173,33 @@ public struct RPCServer: Sendable {
                 logger.debug("call failed", metadata: ["path": "\(stream.path)", "status": "\(e)"])
             }
         }
-        let sent = headersSent.withLock { $0 }
+        let sent = out.headersSent.withLock { $0 }
         if !sent, !context.response.initial.isEmpty { try? await responses.write(.metadata(context.response.initial)) }
         var allTrailers = context.response.trailing
         allTrailers.append(contentsOf: trailers)
         try? await responses.write(.end(status, allTrailers))
+    }
+
+    /// Writes a call's response messages, its initial metadata before the first. One object, so
+    /// that the writer's closure captures a single reference and needs no context of its own.
+    private final class MessageWriter: Sendable {
+        let responses: RPCWriter<ResponsePart>
+        let context: ServerContext
+        let headersSent = Mutex(false)
+
+        init(responses: RPCWriter<ResponsePart>, context: ServerContext) {
+            self.responses = responses
+            self.context = context
+        }
+
+        func write(_ bytes: [UInt8], _ options: WriteOptions) async throws {
+            let first = headersSent.withLock { sent in
+                defer { sent = true }
+                return !sent
+            }
+            if first { try await responses.write(.metadata(context.response.initial)) }
+            try await responses.write(.message(bytes, compressed: options.compress))
+        }
     }
 
     static func run(
