@@ -75,6 +75,7 @@ final class HTTP2Session {
     final class Outbound {
         /// The first buffer enqueued and not yet framed (it may be partly taken), and those after
         /// it, in order. Most streams (a unary response) never hold more than one: no queue then.
+        /// Small messages are gathered into shared buffers as they are enqueued (`coalesce`).
         var head: ByteBuffer?
         var tail: CircularBuffer<ByteBuffer>?
         /// Bytes queued and not yet promised to nghttp2.
@@ -83,8 +84,9 @@ final class HTTP2Session {
         var trailers: HeaderBlock?
         var deferred = false
 
-        func append(_ bytes: ByteBuffer) {
+        func append(_ bytes: ByteBuffer, allocator: ByteBufferAllocator) {
             queued += bytes.readableBytes
+            if bytes.readableBytes < HTTP2Session.zeroCopyThreshold, withLast({ Self.coalesce(bytes, onto: &$0, allocator) }) { return }
             if head == nil {
                 head = bytes
             } else if tail == nil {
@@ -92,6 +94,44 @@ final class HTTP2Session {
             } else {
                 tail?.append(bytes)
             }
+        }
+
+        /// Runs `body` on the last queued buffer, moved out of the queue while it runs: a
+        /// second reference (the ring's subscript has no in-place access) would make a write
+        /// copy the buffer. False if nothing is queued.
+        private func withLast(_ body: (inout ByteBuffer) -> Bool) -> Bool {
+            if var t = tail, !t.isEmpty {
+                tail = nil
+                var last = t.removeLast()
+                defer {
+                    t.append(last)
+                    tail = t
+                }
+                return body(&last)
+            }
+            guard var h = head else { return false }
+            head = nil
+            defer { head = h }
+            return body(&h)
+        }
+
+        /// Size of the buffers small messages are gathered in: frames of small messages then take
+        /// one piece from the queue, not one per message, and the buffer rarely grows.
+        static let coalescingCapacity = 16384
+
+        /// Adds a small message onto `last` if that is small too: into its room when it is a
+        /// gathering buffer, else into a new gathering buffer holding both. False if `last` is large.
+        private static func coalesce(_ bytes: ByteBuffer, onto last: inout ByteBuffer, _ allocator: ByteBufferAllocator) -> Bool {
+            guard last.readableBytes < HTTP2Session.zeroCopyThreshold else { return false }
+            if last.capacity >= coalescingCapacity, last.writableBytes >= bytes.readableBytes {
+                last.writeImmutableBuffer(bytes)
+            } else {
+                var gathered = allocator.buffer(capacity: coalescingCapacity)
+                gathered.writeImmutableBuffer(last)
+                gathered.writeImmutableBuffer(bytes)
+                last = gathered
+            }
+            return true
         }
 
         /// Removes the first `count` bytes of the queue, passing each piece to `body` (slices of
@@ -309,7 +349,7 @@ final class HTTP2Session {
     /// Appends bytes to a stream's outbound DATA (queued as they are, not copied).
     func enqueue(_ bytes: ByteBuffer, streamID: Int32) {
         guard let o = outbound[streamID], bytes.readableBytes > 0 else { return }
-        o.append(bytes)
+        o.append(bytes, allocator: allocator)
         resume(o, streamID)
     }
 
