@@ -73,8 +73,11 @@ struct GRPCDeframer {
             if length >= Self.directSize {
                 // Move what has arrived into the message's own array; the rest goes there as it comes.
                 buffer.moveReaderIndex(forwardBy: 5)
+                // Reserved up to 128 KiB (one allocation for common large messages); beyond, the
+                // array grows with what arrives, so memory follows received bytes, not the
+                // length a peer declares.
                 var body: [UInt8] = []
-                body.reserveCapacity(min(length, 1 << 20))
+                body.reserveCapacity(min(length, 128 * 1024))
                 buffer.withUnsafeReadableBytes { body.append(contentsOf: $0) }
                 buffer.clear()
                 direct = (compressed, body, length)
