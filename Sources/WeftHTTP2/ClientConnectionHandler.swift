@@ -285,11 +285,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate
             session?.consume(streamID: streamID, count: bytes.count)
             return
         }
-        stream.deframer.append(bytes)
         let credit = stream.credit.received(bytes.count)
         if credit > 0 { session?.consume(streamID: streamID, count: credit) }
         do throws(RPCError) {
-            while let m = try stream.deframer.nextDecompressed(encoding: stream.encoding) {
+            try stream.deframer.receive(bytes, encoding: stream.encoding) { m in
                 stream.credit.delivered(wireSize: m.wireSize)
                 stream.sink.yield(.message(m.bytes, compressed: m.compressed))
             }

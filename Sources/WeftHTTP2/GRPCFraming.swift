@@ -19,17 +19,33 @@ struct GRPCDeframer {
 
     init(maxMessageSize: Int) { self.maxMessageSize = maxMessageSize }
 
+    /// A complete message: its body, whether it arrived compressed, and its size on the wire.
+    struct Message {
+        var bytes: [UInt8]
+        var compressed: Bool
+        var wireSize: Int
+    }
+
     /// Bytes received but not yet part of a complete message (a prefix counts).
     var bufferedBytes: Int { buffer.readableBytes + (direct.map { 5 + $0.body.count } ?? 0) }
 
+    /// Feeds a DATA chunk and passes each message it completes to `body`, decompressed by
+    /// `encoding` (the stream's `grpc-encoding`). A chunk that is exactly one whole message (a
+    /// unary request or response in one frame, the usual case) becomes it without the buffer.
+    mutating func receive(_ bytes: UnsafeRawBufferPointer, encoding: MessageCompression?,
+                          _ body: (Message) throws(RPCError) -> Void) throws(RPCError) {
+        if let m = whole(bytes) { return try body(m) }
+        append(bytes)
+        while let m = try nextDecompressed(encoding: encoding) { try body(m) }
+    }
+
     /// The message `bytes` holds when they are exactly one whole uncompressed message and nothing
-    /// is buffered (a unary request in one DATA frame, the usual case): taken without going
-    /// through the buffer. Nil otherwise, with nothing consumed; then ``append(_:)`` them.
-    mutating func whole(_ bytes: UnsafeRawBufferPointer) -> (bytes: [UInt8], compressed: Bool, wireSize: Int)? {
+    /// is buffered; nil otherwise, with nothing consumed.
+    func whole(_ bytes: UnsafeRawBufferPointer) -> Message? {
         guard bytes.count >= 5, direct == nil, buffer.readableBytes == 0, bytes[0] == 0 else { return nil }
         let length = Int(bytes[1]) << 24 | Int(bytes[2]) << 16 | Int(bytes[3]) << 8 | Int(bytes[4])
         guard bytes.count == 5 + length, length <= maxMessageSize else { return nil }
-        return (Array(UnsafeRawBufferPointer(rebasing: bytes[5...])), false, bytes.count)
+        return Message(bytes: Array(UnsafeRawBufferPointer(rebasing: bytes[5...])), compressed: false, wireSize: bytes.count)
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
@@ -46,21 +62,21 @@ struct GRPCDeframer {
 
     /// The next complete message with its body decompressed by `encoding` (the stream's
     /// `grpc-encoding`); a compressed message on a stream without one is INTERNAL.
-    mutating func nextDecompressed(encoding: MessageCompression?) throws(RPCError) -> (bytes: [UInt8], compressed: Bool, wireSize: Int)? {
+    mutating func nextDecompressed(encoding: MessageCompression?) throws(RPCError) -> Message? {
         guard let m = try next() else { return nil }
         guard m.compressed else { return m }
         guard let encoding else { throw RPCError(code: .internal, message: "Compressed message without grpc-encoding") }
         var body = try encoding.decompress(ByteBuffer(bytes: m.bytes), limit: maxMessageSize)
-        return (body.readBytes(length: body.readableBytes) ?? [], true, m.wireSize)
+        return Message(bytes: body.readBytes(length: body.readableBytes) ?? [], compressed: true, wireSize: m.wireSize)
     }
 
     /// The next complete message, nil if more bytes are needed; throws RESOURCE_EXHAUSTED when a
     /// declared length exceeds the limit (before buffering the body).
-    mutating func next() throws(RPCError) -> (bytes: [UInt8], compressed: Bool, wireSize: Int)? {
+    mutating func next() throws(RPCError) -> Message? {
         if let d = direct {
             guard d.body.count == d.length else { return nil }
             direct = nil
-            return (d.body, d.compressed, 5 + d.length)
+            return Message(bytes: d.body, compressed: d.compressed, wireSize: 5 + d.length)
         }
         guard buffer.readableBytes >= 5,
               let flag = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
@@ -87,7 +103,7 @@ struct GRPCDeframer {
         buffer.moveReaderIndex(forwardBy: 5)
         let body = buffer.readBytes(length: length) ?? []
         if buffer.readableBytes == 0 { buffer.clear() }
-        return (body, compressed, 5 + length)
+        return Message(bytes: body, compressed: compressed, wireSize: 5 + length)
     }
 }
 

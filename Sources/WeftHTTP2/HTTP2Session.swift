@@ -116,7 +116,8 @@ final class HTTP2Session {
         }
 
         /// Size of the buffers small messages are gathered in: frames of small messages then take
-        /// one piece from the queue, not one per message, and the buffer rarely grows.
+        /// one piece from the queue, not one per message. A full one is never grown; the next
+        /// message starts another.
         static let coalescingCapacity = 16384
 
         /// Adds a small message onto `last` if that is small too: into its room when it is a
@@ -156,7 +157,8 @@ final class HTTP2Session {
     }
 
     /// DATA payloads of at least this many bytes leave as slices of their buffers (`NO_COPY`);
-    /// below it, copying into the coalesced output costs less than another buffer to write.
+    /// smaller ones are copied into the coalesced output, which saves a buffer and an iovec per
+    /// frame. The value is a judgement, not a measured crossover.
     static let zeroCopyThreshold = 8192
 
     private(set) var session: OpaquePointer?

@@ -508,24 +508,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         let single = call.sink == nil
         let credit = single ? bytes.count : call.credit.received(bytes.count)
         if credit > 0 { session?.consume(streamID: streamID, count: credit) }
-        func deliver(_ m: (bytes: [UInt8], compressed: Bool, wireSize: Int)) throws(RPCError) {
-            if single {
-                guard call.buffered.isEmpty else {
-                    throw RPCError(code: .internal, message: "Protocol error: more than one request message for a call that takes one")
-                }
-                call.buffered = [m.bytes]
-                call.bufferedCompressed = m.compressed
-            } else {
-                call.credit.delivered(wireSize: m.wireSize)
-                call.sink?.yield(InboundMessage(bytes: m.bytes, compressed: m.compressed))
-            }
-        }
         do throws(RPCError) {
-            if single, let m = call.deframer.whole(bytes) {
-                try deliver(m)
-            } else {
-                call.deframer.append(bytes)
-                while let m = try call.deframer.nextDecompressed(encoding: call.requestEncoding) { try deliver(m) }
+            try call.deframer.receive(bytes, encoding: call.requestEncoding) { (m) throws(RPCError) in
+                if single {
+                    guard call.buffered.isEmpty else {
+                        throw RPCError(code: .internal, message: "Protocol error: more than one request message for a call that takes one")
+                    }
+                    call.buffered = [m.bytes]
+                    call.bufferedCompressed = m.compressed
+                } else {
+                    call.credit.delivered(wireSize: m.wireSize)
+                    call.sink?.yield(InboundMessage(bytes: m.bytes, compressed: m.compressed))
+                }
             }
         } catch {
             // Fail the call: the handler's request sequence throws, and the status goes out now;

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WeftHTTP2
 
 /// `weft`: one executable, a subcommand per area (DESIGN §9).
 ///
@@ -14,7 +15,7 @@ struct Weft: AsyncParsableCommand {
 
     /// Parses and runs, mapping ArgumentParser's usage errors to exit status 2.
     static func main() async {
-        ProcessTuning.reexecForFastCopiesIfNeeded()
+        CopyTuning.reexecIfNeeded()
         do {
             // `--flag=` with nothing after `=` means "not set" (interop harnesses pass such flags).
             let arguments = CommandLine.arguments.dropFirst().filter { !($0.hasPrefix("--") && $0.hasSuffix("=")) }

@@ -95,20 +95,6 @@ class Server:
         return False
 
 
-def fast_copies_env():
-    """`env` arguments that give the Weft client the copy tuning the `weft` binary applies to itself
-    (Sources/weft/ProcessTuning.swift): on AMD x86-64, glibc's `rep movsb` threshold raised to 8 MiB,
-    unless GLIBC_TUNABLES already names it. A library cannot re-execute its host program, so the
-    Swift client gets it here; it is the same client for every server measured."""
-    tunables = os.environ.get("GLIBC_TUNABLES", "")
-    with open("/proc/cpuinfo") as f:
-        amd = "AuthenticAMD" in f.read(4096)
-    if not amd or os.uname().machine != "x86_64" or "x86_rep_movsb_threshold" in tunables:
-        return []
-    setting = "glibc.cpu.x86_rep_movsb_threshold=8388608"
-    return ["env", f"GLIBC_TUNABLES={tunables + ':' if tunables else ''}{setting}"]
-
-
 def run(argv, timeout):
     p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
@@ -307,7 +293,7 @@ def main():
     # ---- streaming
     clients = []
     if a.swift_client:
-        clients.append(("weft", [*fast_copies_env(), a.swift_client]))
+        clients.append(("weft", [a.swift_client]))
     else:
         log("skip: no Weft Swift client (bench/rpc/swift-client did not build)")
     if a.grpcio:

@@ -34,6 +34,7 @@ func number(_ name: String, _ fallback: String?) -> Int {
     return n
 }
 
+CopyTuning.reexecIfNeeded()
 let host = option("--host", "127.0.0.1")
 let port = number("--port", nil)
 let count = number("--count", "20000")
