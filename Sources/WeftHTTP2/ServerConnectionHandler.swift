@@ -336,6 +336,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate 
         session?.shutdownNotice()
         flushNow()
         // After a round trip's grace, the final GOAWAY with the last stream actually processed.
+        // (This timer is not cancelled on close: it holds the handler for at most 100 ms.)
         context?.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
             self.session?.goAway(errorCode: NGHTTP2_NO_ERROR.rawValue)
             self.flushNow()
